@@ -1,0 +1,20 @@
+package io.jmigrate.engine.sys;
+
+/** mmap flags and protections, and mmap/munmap in our own address space. */
+public final class Mman {
+    public static final int PROT_NONE = 0, PROT_READ = 1, PROT_WRITE = 2, PROT_EXEC = 4;
+    public static final int MAP_SHARED = 1, MAP_PRIVATE = 2, MAP_FIXED = 0x10, MAP_ANONYMOUS = 0x20,
+            MAP_GROWSDOWN = 0x100, MAP_NORESERVE = 0x4000, MAP_POPULATE = 0x8000, MAP_FIXED_NOREPLACE = 0x100000;
+    public static final int MREMAP_MAYMOVE = 1, MREMAP_FIXED = 2, MREMAP_DONTUNMAP = 4;
+    public static final long PAGE_SIZE = 4096;
+
+    private Mman() {}
+
+    public static long mmap(long addr, long len, int prot, int flags, int fd, long off) {
+        return Libc.syscall("mmap(" + len + ")", SyscallNumbers.MMAP, addr, len, prot, flags, fd, off);
+    }
+
+    public static void munmap(long addr, long len) {
+        Libc.syscall("munmap(0x" + Long.toHexString(addr) + ")", SyscallNumbers.MUNMAP, addr, len);
+    }
+}
