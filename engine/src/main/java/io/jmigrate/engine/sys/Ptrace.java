@@ -101,6 +101,18 @@ public final class Ptrace {
         }
     }
 
+    /** PTRACE_GET_RSEQ_CONFIGURATION: {pointer, size, signature, flags}; pointer 0 when none is registered. */
+    public static long[] rseqConfiguration(int tid) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment conf = arena.allocate(24, 8);   // {u64 rseq_abi_pointer; u32 size; u32 signature; u32 flags; u32 pad}
+            call("GET_RSEQ_CONFIGURATION", GET_RSEQ_CONFIGURATION, tid, conf.byteSize(), conf.address());
+            return new long[]{conf.get(ValueLayout.JAVA_LONG, 0),
+                    Integer.toUnsignedLong(conf.get(ValueLayout.JAVA_INT, 8)),
+                    Integer.toUnsignedLong(conf.get(ValueLayout.JAVA_INT, 12)),
+                    Integer.toUnsignedLong(conf.get(ValueLayout.JAVA_INT, 16))};
+        }
+    }
+
     /** Queued signals (each a raw 128-byte siginfo) of the thread, or of the whole process if {@code shared}. */
     public static java.util.List<byte[]> peekSiginfo(int tid, boolean shared) {
         java.util.List<byte[]> out = new java.util.ArrayList<>();

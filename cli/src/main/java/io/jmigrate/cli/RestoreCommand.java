@@ -1,0 +1,34 @@
+package io.jmigrate.cli;
+
+import io.jmigrate.engine.restore.RestoreOptions;
+import io.jmigrate.engine.restore.RestoreResult;
+import io.jmigrate.engine.restore.Restorer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+
+@Command(name = "restore", mixinStandardHelpOptions = true,
+        description = {
+                "Recreate a dumped process from its images, with the same PID, and let it run detached.",
+                "Prints the PID on stdout. Fails, changing nothing, if the PID is in use or the images are",
+                "incomplete or corrupt.",
+                ""},
+        footer = {"", "Example:", "  pid=$(jmigrate restore -D /tmp/img)"})
+final class RestoreCommand implements Callable<Integer> {
+    @Option(names = {"-D", "--images-dir"}, required = true, paramLabel = "DIR", description = "images written by dump")
+    Path dir;
+
+    @Option(names = {"-v", "--verbose"}, description = "print progress to stderr")
+    boolean verbose;
+
+    @Override
+    public Integer call() {
+        RestoreResult result = new Restorer().restore(RestoreOptions.of(dir)
+                .withProgress(verbose ? m -> System.err.println("restore: " + m) : m -> { }));
+        result.warnings().forEach(w -> System.err.println("jmigrate: warning: " + w));
+        System.out.println(result.pid());
+        return 0;
+    }
+}

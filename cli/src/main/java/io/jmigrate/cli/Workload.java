@@ -1,0 +1,56 @@
+package io.jmigrate.cli;
+
+import io.jmigrate.engine.sys.Spawn;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * The bundled workload (memhog: a buffer of known contents, verified continually, and a counter in a log),
+ * compiled from the C source shipped in the jar on first use.
+ */
+final class Workload {
+    private Workload() {}
+
+    static Path memhogBinary() throws IOException, InterruptedException {
+        Path cache = Path.of(System.getProperty("user.home"), ".cache", "jmigrate");
+        Files.createDirectories(cache);
+        Path binary = cache.resolve("memhog-" + io.jmigrate.engine.Version.VERSION);
+        if (Files.isExecutable(binary)) return binary;
+        Path source = cache.resolve("memhog.c");
+        try (InputStream in = Workload.class.getResourceAsStream("/workloads/memhog.c")) {
+            if (in == null) throw new IOException("memhog.c is missing from the jar");
+            Files.copy(in, source, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        }
+        Path tmp = cache.resolve("memhog.tmp");
+        Process cc = new ProcessBuilder("cc", "-O2", "-o", tmp.toString(), source.toString())
+                .redirectErrorStream(true).start();
+        String out = new String(cc.getInputStream().readAllBytes());
+        if (cc.waitFor() != 0) throw new IOException("compiling the demo workload failed (is gcc installed?): " + out);
+        Files.move(tmp, binary, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        return binary;
+    }
+
+    static int startMemhog(Path log, int mib, String mode) throws IOException, InterruptedException {
+        Path bin = memhogBinary();
+        return Spawn.spawn(Spawn.Request.of(List.of(bin.toString(), log.toString(), Integer.toString(mib), mode))
+                .withCwd(log.getParent()));
+    }
+
+    /** Waits until the log has at least {@code lines} lines. */
+    static List<String> awaitLines(Path log, int lines, Duration timeout) throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            List<String> all = Files.exists(log) ? Files.readAllLines(log) : List.of();
+            if (all.size() >= lines) return all;
+            if (System.nanoTime() > deadline) {
+                throw new IOException("workload wrote " + all.size() + " of " + lines + " expected log lines in " + timeout);
+            }
+            Thread.sleep(10);
+        }
+    }
+}

@@ -1,0 +1,121 @@
+package io.jmigrate.engine.compel;
+
+import io.jmigrate.engine.sys.Errno;
+import io.jmigrate.engine.sys.ErrnoException;
+import io.jmigrate.engine.sys.Ptrace;
+import io.jmigrate.engine.sys.Wait;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Stream;
+
+/**
+ * Seizes and stops every thread of a process. Threads may be created while we work, so the thread list is read
+ * again until a pass finds no thread we have not seized; threads that exit meanwhile are dropped.
+ * Runs on the tracer thread.
+ */
+public final class Freezer {
+    /** Options every seized task gets: syscall stops marked (SIGTRAP|0x80), and new threads auto-attached. */
+    public static final int SEIZE_OPTIONS = Ptrace.O_TRACESYSGOOD | Ptrace.O_TRACECLONE;
+    private static final int MAX_PASSES = 1000;
+
+    private Freezer() {}
+
+    public static FrozenProcess freeze(int pid) {
+        Map<Integer, StoppedThread> stopped = new LinkedHashMap<>();
+        Set<Integer> seized = new LinkedHashSet<>();
+        long frozenAt = 0;
+        try {
+            for (int pass = 0; ; pass++) {
+                if (pass > MAX_PASSES) throw new CompelException("process " + pid + " keeps creating threads; gave up freezing it");
+                List<Integer> current = threadIds(pid);
+                if (current.isEmpty()) throw new CompelException("process " + pid + " exited while being frozen");
+                boolean newThreads = false;
+                for (int tid : current) {
+                    if (seized.contains(tid)) continue;
+                    try {
+                        Ptrace.seize(tid, SEIZE_OPTIONS);
+                    } catch (ErrnoException e) {
+                        if (e.is(Errno.ESRCH)) continue;           // exited before we got to it
+                        throw e;
+                    }
+                    seized.add(tid);
+                    newThreads = true;
+                    Ptrace.interrupt(tid);
+                    if (frozenAt == 0) frozenAt = System.nanoTime();
+                }
+                for (int tid : seized) {
+                    if (stopped.containsKey(tid)) continue;
+                    StoppedThread t = awaitInterruptStop(tid, seized);
+                    if (t != null) stopped.put(tid, t);
+                }
+                if (!newThreads && stopped.keySet().containsAll(seized)) break;
+            }
+            List<StoppedThread> ordered = new ArrayList<>();
+            StoppedThread leader = stopped.get(pid);
+            if (leader == null) throw new CompelException("process " + pid + " exited while being frozen");
+            ordered.add(leader);
+            stopped.values().stream().filter(t -> t.tid() != pid).forEach(ordered::add);
+            return new FrozenProcess(pid, ordered, frozenAt);
+        } catch (RuntimeException e) {
+            for (int tid : seized) {
+                StoppedThread t = stopped.get(tid);
+                try {
+                    if (t != null) Ptrace.setRegs(tid, t.savedRegs());
+                    Ptrace.detach(tid, 0);
+                } catch (ErrnoException ignored) {
+                    // the thread is gone or not in a stop; detaching is all we can do for it
+                }
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * Waits for the stop PTRACE_INTERRUPT causes. Signals that arrive first are passed on (their handler runs
+     * before the freeze, as if they had come a moment earlier); new threads seen through clone events are added
+     * to {@code seized} and are stopped already. Returns null if the thread exited.
+     */
+    private static StoppedThread awaitInterruptStop(int tid, Set<Integer> seized) {
+        while (true) {
+            Wait.Status st = Wait.waitpid(tid, 0);
+            if (st.gone()) return null;
+            if (!st.stopped()) continue;
+            int event = st.event();
+            if (event == Ptrace.EVENT_STOP) {
+                return new StoppedThread(tid, SyscallRestart.normalize(Ptrace.getRegs(tid)));
+            }
+            if (event == Ptrace.EVENT_CLONE || event == Ptrace.EVENT_FORK || event == Ptrace.EVENT_VFORK) {
+                int child = (int) Ptrace.eventMessage(tid);
+                if (event == Ptrace.EVENT_CLONE) seized.add(child);      // auto-attached; stops on its own
+                Ptrace.cont(tid, 0);
+                continue;
+            }
+            if (event != 0) {
+                Ptrace.cont(tid, 0);
+                continue;
+            }
+            // signal-delivery stop: deliver it, the pending interrupt stops the thread right after
+            Ptrace.cont(tid, st.syscallStop() ? 0 : st.stopSignal());
+        }
+    }
+
+    /** Thread IDs of {@code pid}, from /proc/PID/task. Empty if the process is gone. */
+    public static List<Integer> threadIds(int pid) {
+        try (Stream<Path> tasks = Files.list(Path.of("/proc", Integer.toString(pid), "task"))) {
+            return tasks.map(p -> Integer.parseInt(p.getFileName().toString())).sorted().toList();
+        } catch (NoSuchFileException e) {
+            return List.of();
+        } catch (IOException e) {
+            throw new CompelException("cannot list threads of " + pid + ": " + e.getMessage(), e);
+        }
+    }
+}

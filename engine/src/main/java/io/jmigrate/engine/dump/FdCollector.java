@@ -1,0 +1,99 @@
+package io.jmigrate.engine.dump;
+
+import io.jmigrate.engine.image.proto.FdEntry;
+import io.jmigrate.engine.image.proto.FdKind;
+import io.jmigrate.engine.proc.FdInfo;
+import io.jmigrate.engine.proc.ProcFs;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/** Describes each open file descriptor, refusing kinds we cannot reopen yet. */
+final class FdCollector {
+    private static final int S_IFMT = 0170000, S_IFREG = 0100000, S_IFDIR = 0040000, S_IFCHR = 0020000;
+    /** (major, minor) of character devices that hold no state: reopening by path is a faithful restore. */
+    private static final Set<Long> STATELESS_DEVICES = Set.of(dev(1, 3), dev(1, 5), dev(1, 7), dev(1, 8), dev(1, 9));
+
+    private FdCollector() {}
+
+    static List<FdEntry> collect(ProcFs procfs, int pid) {
+        List<FdEntry> fds = new ArrayList<>();
+        for (int fd : procfs.fdNumbers(pid)) {
+            String target = procfs.fdTarget(pid, fd);
+            fds.add(describe(procfs, pid, fd, target));
+        }
+        return fds;
+    }
+
+    private static FdEntry describe(ProcFs procfs, int pid, int fd, String target) {
+        String which = "fd " + fd + " of PID " + pid;
+        if (target.startsWith("pipe:")) throw refuse(which, "is a pipe (" + target + "); pipes are not supported yet");
+        if (target.startsWith("socket:")) throw refuse(which, "is a socket (" + target + "); sockets are not supported yet");
+        if (target.startsWith("anon_inode:")) {
+            throw refuse(which, "is " + target.substring("anon_inode:".length()) + "; this kind of descriptor is not supported yet");
+        }
+        if (!target.startsWith("/")) throw refuse(which, "is " + target + "; this kind of descriptor is not supported yet");
+        if (target.endsWith(" (deleted)")) {
+            throw refuse(which, "is the deleted file " + target + "; open deleted files are not supported yet");
+        }
+        Map<String, Object> st;
+        try {
+            st = Files.readAttributes(Path.of("/proc", Integer.toString(pid), "fd", Integer.toString(fd)), "unix:*");
+        } catch (IOException e) {
+            throw refuse(which, "cannot be inspected: " + e.getMessage());
+        }
+        int mode = (Integer) st.get("mode");
+        long ino = (Long) st.get("ino");
+        long devNo = (Long) st.get("dev");
+        FdInfo info = procfs.fdInfo(pid, fd);
+        FdEntry.Builder b = FdEntry.newBuilder().setFd(fd).setPath(target).setFlags(info.flags()).setPos(info.pos())
+                .setMode(mode).setDev(devNo).setInode(ino);
+        switch (mode & S_IFMT) {
+            case S_IFREG -> {
+                requireSameFile(which, target, devNo, ino);
+                b.setKind(FdKind.FD_REGULAR).setSize((Long) st.get("size"));
+            }
+            case S_IFDIR -> {
+                requireSameFile(which, target, devNo, ino);
+                b.setKind(FdKind.FD_DIRECTORY);
+            }
+            case S_IFCHR -> {
+                long rdev = (Long) st.get("rdev");
+                long majorMinor = dev((int) ((rdev >>> 8) & 0xfff), (int) ((rdev & 0xff) | ((rdev >>> 12) & 0xfff00)));
+                if (!STATELESS_DEVICES.contains(majorMinor)) {
+                    String hint = target.startsWith("/dev/pts/") || target.startsWith("/dev/tty")
+                            ? "; terminals are not supported yet: start the program with stdio redirected (< /dev/null > log 2>&1)"
+                            : "; only /dev/null, /dev/zero, /dev/full, /dev/random and /dev/urandom are supported";
+                    throw refuse(which, "is the character device " + target + hint);
+                }
+                b.setKind(FdKind.FD_CHAR_DEVICE).setRdev((int) rdev);
+            }
+            default -> throw refuse(which, "is " + target + ", a file type that is not supported yet");
+        }
+        return b.build();
+    }
+
+    private static void requireSameFile(String which, String target, long devNo, long ino) {
+        try {
+            Map<String, Object> byPath = Files.readAttributes(Path.of(target), "unix:dev,ino");
+            if ((Long) byPath.get("ino") != ino || (Long) byPath.get("dev") != devNo) {
+                throw refuse(which, "is " + target + ", but that path now names another file (renamed or replaced)");
+            }
+        } catch (IOException e) {
+            throw refuse(which, "is " + target + ", which cannot be reached by its path (" + e.getMessage() + ")");
+        }
+    }
+
+    private static DumpRefusedException refuse(String which, String what) {
+        return new DumpRefusedException(which + " " + what);
+    }
+
+    private static long dev(int major, int minor) {
+        return ((long) major << 32) | minor;
+    }
+}

@@ -1,0 +1,52 @@
+package io.jmigrate.engine.restore;
+
+import io.jmigrate.engine.image.proto.FdEntry;
+import io.jmigrate.engine.image.proto.FdTable;
+import io.jmigrate.engine.sys.SyscallNumbers;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+
+/** Reopens each file descriptor by path with its flags, at its number, at its offset. */
+final class FdRestorer {
+    private static final int O_CREAT = 0100, O_EXCL = 0200, O_NOCTTY = 0400, O_TRUNC = 01000,
+            O_CLOEXEC = 02000000, AT_FDCWD = -100, SEEK_SET = 0;
+
+    private FdRestorer() {}
+
+    /** Checks, before anything is created, that every file is still where the dump found it. */
+    static void verify(FdTable fds) {
+        for (FdEntry fd : fds.getFdsList()) {
+            Path path = Path.of(fd.getPath());
+            try {
+                Map<String, Object> st = Files.readAttributes(path, "unix:ino,dev,size");
+                if (fd.getKind() == io.jmigrate.engine.image.proto.FdKind.FD_REGULAR
+                        && ((Long) st.get("size")) < fd.getPos() && (fd.getFlags() & 02000) == 0) {
+                    throw new RestoreException("fd " + fd.getFd() + ": " + path + " is now shorter (" + st.get("size")
+                            + " bytes) than the dumped offset " + fd.getPos());
+                }
+            } catch (IOException e) {
+                throw new RestoreException("fd " + fd.getFd() + ": " + path + " cannot be reopened: " + e.getMessage());
+            }
+        }
+    }
+
+    static void restore(Puppet puppet, FdTable fds) {
+        puppet.call("close_range", SyscallNumbers.CLOSE_RANGE, 0, 0xffffffffL, 0);
+        for (FdEntry fd : fds.getFdsList()) {
+            puppet.resetScratch();
+            int flags = fd.getFlags() & ~(O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY);
+            long opened = puppet.call("open fd " + fd.getFd() + " " + fd.getPath(), SyscallNumbers.OPENAT, AT_FDCWD,
+                    puppet.putString(fd.getPath()), flags, 0);
+            if (opened != fd.getFd()) {
+                puppet.call("dup3 to fd " + fd.getFd(), SyscallNumbers.DUP3, opened, fd.getFd(), flags & O_CLOEXEC);
+                puppet.call("close", SyscallNumbers.CLOSE, opened);
+            }
+            if (fd.getKind() == io.jmigrate.engine.image.proto.FdKind.FD_REGULAR && fd.getPos() != 0) {
+                puppet.call("lseek fd " + fd.getFd(), SyscallNumbers.LSEEK, fd.getFd(), fd.getPos(), SEEK_SET);
+            }
+        }
+    }
+}
