@@ -2,6 +2,7 @@ package io.jmigrate.engine.sys;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 
 /** process_vm_readv / process_vm_writev: copy memory between our address space and another process's. */
 public final class ProcessVm {
@@ -14,6 +15,15 @@ public final class ProcessVm {
             MemorySegment riov = Iovec.of(arena, remote, len);
             return Libc.syscall("process_vm_readv(" + pid + ", 0x" + Long.toHexString(remote) + ", " + len + ")",
                     SyscallNumbers.PROCESS_VM_READV, pid, liov.address(), 1, riov.address(), 1, 0);
+        }
+    }
+
+    /** Reads up to {@code len} bytes at {@code remote} in {@code pid}; the array is as long as what was read. */
+    public static byte[] read(int pid, long remote, int len) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment buf = arena.allocate(Math.max(len, 1));
+            long n = read(pid, buf, remote, len);
+            return buf.asSlice(0, n).toArray(ValueLayout.JAVA_BYTE);
         }
     }
 
