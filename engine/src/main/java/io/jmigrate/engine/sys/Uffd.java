@@ -95,8 +95,8 @@ public final class Uffd {
             MemorySegment api = arena.allocate(UFFDIO_API_LAYOUT);
             api.set(JAVA_LONG, 0, UFFD_API);
             api.set(JAVA_LONG, 8, requestedFeatures);
-            Files.ioctl("ioctl(UFFDIO_API, " + String.join("|", featureNames(requestedFeatures)) + ")", fd,
-                    UFFDIO_API, api.address());
+            String features = requestedFeatures == 0 ? "no features" : String.join("|", featureNames(requestedFeatures));
+            Files.ioctl("ioctl(UFFDIO_API, " + features + ")", fd, UFFDIO_API, api.address());
             return api.get(JAVA_LONG, 8);
         }
     }
