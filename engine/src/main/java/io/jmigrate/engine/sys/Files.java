@@ -1,8 +1,21 @@
 package io.jmigrate.engine.sys;
 
+import java.lang.foreign.Arena;
+
 /** Plain file-descriptor calls on our own descriptors. */
 public final class Files {
+    public static final int O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_CLOEXEC = 02000000;
+    private static final int AT_FDCWD = -100;
+
     private Files() {}
+
+    /** openat(AT_FDCWD, path, flags): a raw descriptor, for the few files that are driven by ioctl (pagemap). */
+    public static int open(String path, int flags) {
+        try (Arena arena = Arena.ofConfined()) {
+            return (int) Libc.syscall("open(" + path + ")", SyscallNumbers.OPENAT, AT_FDCWD,
+                    arena.allocateFrom(path).address(), flags, 0);
+        }
+    }
 
     public static void close(int fd) {
         Libc.syscall("close(" + fd + ")", SyscallNumbers.CLOSE, fd);

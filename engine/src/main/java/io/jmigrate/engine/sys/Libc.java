@@ -68,6 +68,21 @@ final class Libc {
         return result;
     }
 
+    /**
+     * A raw system call that returns {@code -errno} instead of throwing, for hot paths that must not build an
+     * operation name per call; the caller builds the {@link ErrnoException} only when the call failed.
+     */
+    static long syscallRaw(long nr, long a1, long a2, long a3, long a4, long a5, long a6) {
+        MemorySegment state = callState();
+        long result;
+        try {
+            result = (long) SYSCALL.invokeExact(state, nr, a1, a2, a3, a4, a5, a6);
+        } catch (Throwable t) {
+            throw new IllegalStateException("downcall failed: syscall " + nr, t);
+        }
+        return result == -1 ? -errno(state) : result;
+    }
+
     static long syscall(String operation, long nr, long a1, long a2, long a3, long a4) {
         return syscall(operation, nr, a1, a2, a3, a4, 0, 0);
     }

@@ -1,5 +1,8 @@
 package io.jmigrate.engine.sys;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
 /** mmap flags and protections, and mmap/munmap in our own address space. */
 public final class Mman {
     public static final int PROT_NONE = 0, PROT_READ = 1, PROT_WRITE = 2, PROT_EXEC = 4;
@@ -16,5 +19,18 @@ public final class Mman {
 
     public static void munmap(long addr, long len) {
         Libc.syscall("munmap(0x" + Long.toHexString(addr) + ")", SyscallNumbers.MUNMAP, addr, len);
+    }
+
+    /** Stores into our own memory at a raw address (a mapping made with {@link #mmap}); it must be mapped. */
+    public static void putByte(long addr, byte value) {
+        MemorySegment.ofAddress(addr).reinterpret(1).set(ValueLayout.JAVA_BYTE, 0, value);
+    }
+
+    public static byte getByte(long addr) {
+        return MemorySegment.ofAddress(addr).reinterpret(1).get(ValueLayout.JAVA_BYTE, 0);
+    }
+
+    public static void fill(long addr, long len, byte value) {
+        MemorySegment.ofAddress(addr).reinterpret(len).fill(value);
     }
 }

@@ -19,6 +19,15 @@ public final class ProcessVm {
         }
     }
 
+    /** Reads up to {@code len} bytes at {@code remote} in {@code pid}; the array is as long as what was read. */
+    public static byte[] read(int pid, long remote, int len) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment buf = arena.allocate(Math.max(len, 1));
+            long n = read(pid, buf, remote, len);
+            return buf.asSlice(0, n).toArray(ValueLayout.JAVA_BYTE);
+        }
+    }
+
     /** Writes {@code len} bytes of {@code local} to {@code remote} in {@code pid}; returns bytes written. */
     static long write(int pid, MemorySegment local, long remote, long len) {
         try (Arena arena = Arena.ofConfined()) {
