@@ -53,7 +53,7 @@ public record MapsEntry(long start, long end, String perms, long offset, int dev
      */
     public boolean isFileBacked() { return inode != 0 || name.startsWith("/"); }
 
-    /** Private or shared memory with no file and no special name: plain {@code mmap(MAP_ANONYMOUS)} or brk-less data. */
+    /** Private anonymous memory without a name: {@code mmap(MAP_PRIVATE|MAP_ANONYMOUS)}, thread stacks, a JVM heap. */
     public boolean isAnonymous() { return inode == 0 && name.isEmpty(); }
 
     /**

@@ -134,11 +134,17 @@ public final class ProcFs {
         }
     }
 
-    /** Opens /proc/PID/pagemap; needs the right to ptrace-read the process. */
+    /**
+     * Opens /proc/PID/pagemap; needs the right to ptrace-read the process. Reads after the process has exited fail
+     * with {@link UncheckedIOException}.
+     */
     public Pagemap pagemap(int pid) {
-        Path file = pidDir(pid).resolve("pagemap");
-        if (!exists(pid)) throw new ProcessGoneException(pid);
-        return Pagemap.open(file);
+        try {
+            return Pagemap.open(pidDir(pid).resolve("pagemap"));
+        } catch (UncheckedIOException e) {
+            if (!exists(pid)) throw new ProcessGoneException(pid, e.getCause());
+            throw e;
+        }
     }
 
     /** The bytes of /proc/PID/{@code name}, which may be a relative path such as "task/12/stat". */
