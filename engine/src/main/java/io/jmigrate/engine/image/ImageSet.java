@@ -225,7 +225,7 @@ public final class ImageSet {
             ImageFormat.Header h = ImageFormat.Header.check(file, head, size, ImageKind.PAGES, ImageFormat.PAGES_DATA_OFFSET);
             checkRecordedSize(file, expected, size);
             if (checkCrc) {
-                head.limit(ImageFormat.PAGE_SIZE);
+                head.clear();
                 ImageFormat.readFully(ch, head, 0, file);
                 CRC32C headCrc = new CRC32C();
                 headCrc.update(head.flip());

@@ -241,7 +241,7 @@ public final class ImageWriter implements AutoCloseable {
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
                     StandardOpenOption.WRITE)) {
                 ByteBuffer[] bufs = { ByteBuffer.wrap(header), ByteBuffer.wrap(payload) };
-                while (bufs[1].hasRemaining()) ch.write(bufs);
+                while (bufs[0].hasRemaining() || bufs[1].hasRemaining()) ch.write(bufs);
                 ch.force(true);
             }
             Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
