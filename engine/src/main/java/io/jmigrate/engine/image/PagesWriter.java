@@ -1,0 +1,188 @@
+package io.jmigrate.engine.image;
+
+import io.jmigrate.engine.image.proto.ImageFile;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.zip.CRC32C;
+
+/**
+ * Streams raw pages into pages-PID.img (as {@code pages-PID.img.tmp} until {@link #close()}).
+ *
+ * <p>Hot path: small appends are copied into one page-aligned native staging buffer, large native appends are
+ * written straight from the caller's memory; either way the CRC32C is computed over the same buffer just before
+ * it is written, in chunks that stay in cache. Nothing is allocated per append beyond a ByteBuffer view.
+ *
+ * <p>Not thread-safe: one thread at a time.
+ */
+public final class PagesWriter implements AutoCloseable {
+    /** Bytes staged before a write; also the size from which native appends bypass the staging buffer. */
+    private static final int STAGING_BYTES = 2 << 20;
+    /** CRC then write this much at a time, so the kernel copies data the CRC just brought into cache. */
+    private static final int IO_CHUNK = 1 << 20;
+
+    private final ImageWriter owner;
+    private final String name;
+    private final Path file;
+    private final Path tmp;
+    private final FileChannel ch;
+    private final Arena arena = Arena.ofShared();
+    private final MemorySegment staging;
+    private final ByteBuffer stagingBuffer;
+    private final CRC32C crc = new CRC32C();
+    private long payload;      // bytes appended so far, staged ones included
+    private int staged;        // bytes waiting in the staging buffer
+    private boolean closed;
+    private boolean failed;
+
+    PagesWriter(ImageWriter owner, String name, Path file, Path tmp) throws IOException {
+        this.owner = owner;
+        this.name = name;
+        this.file = file;
+        this.tmp = tmp;
+        this.ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+                StandardOpenOption.WRITE);
+        try {
+            // A placeholder header page; close() writes the real one once length and CRC are known.
+            ImageFormat.writeFully(ch, ByteBuffer.allocate(ImageFormat.PAGE_SIZE), 0);
+            ch.position(ImageFormat.PAGES_DATA_OFFSET);
+            staging = arena.allocate(STAGING_BYTES, ImageFormat.PAGE_SIZE);
+            stagingBuffer = staging.asByteBuffer();
+        } catch (IOException | RuntimeException e) {
+            arena.close();
+            ch.close();
+            ImageWriter.deleteQuietly(tmp);
+            throw e;
+        }
+    }
+
+    /** The final file name, pages-PID.img. */
+    public String name() { return name; }
+
+    /** Page bytes appended so far. */
+    public long bytesAppended() { return payload; }
+
+    /**
+     * Appends {@code data} (a whole number of 4096-byte pages) and returns the file offset where it starts, for
+     * {@code PageRun.file_offset}. The first append lands at {@link ImageFormat#PAGES_DATA_OFFSET}.
+     */
+    public long append(MemorySegment data) {
+        long len = data.byteSize();
+        if (len % ImageFormat.PAGE_SIZE != 0)
+            throw new IllegalArgumentException(name + ": cannot append " + len + " bytes, not a whole number of "
+                    + ImageFormat.PAGE_SIZE + "-byte pages");
+        checkUsable();
+        long offset = ImageFormat.PAGES_DATA_OFFSET + payload;
+        try {
+            if (data.isNative() && len >= STAGING_BYTES) {
+                flushStaging();
+                for (long done = 0; done < len; ) {
+                    int n = (int) Math.min(IO_CHUNK, len - done);
+                    emit(data.asSlice(done, n).asByteBuffer());
+                    done += n;
+                }
+            } else {
+                for (long done = 0; done < len; ) {
+                    int n = (int) Math.min(STAGING_BYTES - staged, len - done);
+                    MemorySegment.copy(data, done, staging, staged, n);
+                    staged += n;
+                    done += n;
+                    if (staged == STAGING_BYTES) flushStaging();
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            failed = true;
+            if (e instanceof RuntimeException r) throw r;
+            throw new ImageException("cannot write " + tmp + ": " + e, e);
+        }
+        payload += len;
+        return offset;
+    }
+
+    /** Appends the buffer's remaining bytes (a whole number of pages), consuming them; see {@link #append(MemorySegment)}. */
+    public long append(ByteBuffer data) {
+        long offset = append(MemorySegment.ofBuffer(data));
+        data.position(data.limit());
+        return offset;
+    }
+
+    /**
+     * Completes the file: writes what is staged, patches the header with the payload length and CRC32C, fsyncs and
+     * renames it to pages-PID.img. If a write failed earlier, or the image writer was aborted, the temporary file is
+     * deleted instead. Idempotent.
+     */
+    @Override
+    public void close() {
+        if (closed) return;
+        if (failed) {
+            discard();
+            return;
+        }
+        closed = true;
+        ImageFile record = null;
+        try {
+            flushStaging();
+            int payloadCrc = (int) crc.getValue();
+            ByteBuffer head = ByteBuffer.allocate(ImageFormat.PAGE_SIZE);
+            ImageFormat.Header.of(ImageKind.PAGES, payload, payloadCrc).encode(head);
+            CRC32C headCrc = new CRC32C();
+            headCrc.update(head.duplicate());
+            ImageFormat.writeFully(ch, head, 0);
+            ch.force(true);
+            ch.close();
+            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            record = ImageFile.newBuilder().setName(name).setSize(ImageFormat.PAGES_DATA_OFFSET + payload)
+                    .setCrc32C(ImageFormat.crc32cCombine((int) headCrc.getValue(), payloadCrc, payload)).build();
+        } catch (IOException e) {
+            closeChannelQuietly();
+            ImageWriter.deleteQuietly(tmp);
+            throw new ImageException("cannot write " + file + ": " + e, e);
+        } finally {
+            arena.close();
+            owner.pagesClosed(this, record);
+        }
+    }
+
+    /** Closes without completing: deletes the temporary file. */
+    void discard() {
+        if (closed) return;
+        closed = true;
+        closeChannelQuietly();
+        ImageWriter.deleteQuietly(tmp);
+        arena.close();
+        owner.pagesClosed(this, null);
+    }
+
+    private void checkUsable() {
+        if (closed) throw new IllegalStateException(name + " is already closed");
+        if (failed) throw new IllegalStateException(name + ": an earlier write failed");
+    }
+
+    private void flushStaging() throws IOException {
+        if (staged == 0) return;
+        for (int done = 0; done < staged; ) {
+            int n = Math.min(IO_CHUNK, staged - done);
+            emit(stagingBuffer.slice(done, n));
+            done += n;
+        }
+        staged = 0;
+    }
+
+    /** CRC, then write, one chunk (a fresh view whose position is 0). */
+    private void emit(ByteBuffer chunk) throws IOException {
+        crc.update(chunk);
+        chunk.position(0);
+        ImageFormat.writeFully(ch, chunk);
+    }
+
+    private void closeChannelQuietly() {
+        try { ch.close(); } catch (IOException ignored) { /* cleanup path */ }
+    }
+}
