@@ -163,14 +163,14 @@ public final class ImageWriter implements AutoCloseable {
 
     /**
      * Gives up on this set: discards open pages writers and deletes every file this writer wrote, so the directory
-     * holds nothing that opens as an image set. Best effort; never throws for a failed deletion. No-op once aborted.
+     * holds nothing that opens as an image set. Best effort; never throws for a failed deletion. No-op once aborted
+     * or committed (a committed set is complete and stays), so it is safe on any cleanup path.
      */
     public void abort() {
         Set<PagesWriter> pages;
         Set<String> names;
         synchronized (this) {
-            if (state == State.COMMITTED) throw new IllegalStateException(dir + " is already committed");
-            if (state == State.ABORTED) return;
+            if (state != State.OPEN) return;
             state = State.ABORTED;
             pages = new LinkedHashSet<>(openPages);
             names = new HashSet<>(written.keySet());
@@ -187,9 +187,6 @@ public final class ImageWriter implements AutoCloseable {
     /** Aborts unless committed: use in try-with-resources so a dump that throws leaves no image set behind. */
     @Override
     public void close() {
-        synchronized (this) {
-            if (state != State.OPEN) return;
-        }
         abort();
     }
 

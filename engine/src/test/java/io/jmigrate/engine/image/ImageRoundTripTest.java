@@ -110,6 +110,18 @@ class ImageRoundTripTest {
     }
 
     @Test
+    void abortAfterCommitKeepsTheSet() {
+        Path dir = tmp.resolve("img");
+        ImageWriter w = ImageWriter.create(dir);
+        ImageFixtures.writeAllButInventory(w);
+        w.commit(ImageFixtures.inventoryBuilder());
+        w.abort();
+        w.close();
+        assertEquals(List.of(ROOT, CHILD), ImageSet.open(dir).pids());
+        assertThrows(IllegalStateException.class, () -> w.openPages(ROOT));
+    }
+
+    @Test
     void rewritingADirectoryReplacesTheOldSet() {
         Path dir = tmp.resolve("img");
         ImageFixtures.writeSet(dir);
