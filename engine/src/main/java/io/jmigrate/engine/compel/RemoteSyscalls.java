@@ -2,6 +2,7 @@ package io.jmigrate.engine.compel;
 
 import io.jmigrate.engine.sys.ErrnoException;
 import io.jmigrate.engine.sys.Ptrace;
+import io.jmigrate.engine.sys.Signals;
 import io.jmigrate.engine.sys.SyscallNumbers;
 import io.jmigrate.engine.sys.UserRegs;
 import io.jmigrate.engine.sys.Wait;
@@ -19,7 +20,7 @@ public final class RemoteSyscalls {
     private static final long MAX_ERRNO = 4095;
 
     private final int tid;
-    private final long site;
+    private long site;
     private final UserRegs base;
     private final StoppedThread owner;
     private final List<Integer> newChildren = new ArrayList<>();
@@ -39,6 +40,9 @@ public final class RemoteSyscalls {
     public int tid() { return tid; }
 
     public long site() { return site; }
+
+    /** The vDSO holding our syscall instruction moved (restore relocates it): follow it. */
+    public void moveSite(long delta) { site += delta; }
 
     /** Runs system call {@code nr}; a -errno result becomes an {@link ErrnoException} naming {@code what}. */
     public long call(String what, int nr, long... args) {
@@ -78,9 +82,14 @@ public final class RemoteSyscalls {
                 Ptrace.syscall(tid, 0);
                 continue;
             }
+            int sig = st.stopSignal();
+            if (sig == Signals.SIGSEGV || sig == Signals.SIGBUS || sig == Signals.SIGILL || sig == Signals.SIGFPE) {
+                throw new CompelException("task " + tid + " faulted (" + Signals.name(sig) + ") at rip 0x"
+                        + Long.toHexString(Ptrace.getRegs(tid).rip()) + " during an injected system call");
+            }
             // A signal arrived while the task ran our call. Delivering it now would run its handler on borrowed
             // registers: hold it back and send it again when the task is released.
-            if (owner != null) owner.deferSignal(st.stopSignal());
+            if (owner != null) owner.deferSignal(sig);
             Ptrace.syscall(tid, 0);
         }
     }

@@ -99,7 +99,7 @@ public final class Dumper {
             core.setPid(pid).setComm(stat.comm()).setExe(procfs.exe(pid)).setCwd(procfs.cwd(pid))
                     .setRoot(procfs.root(pid)).setUmask(status.umask()).setPersonality(procfs.personality(pid))
                     .setSessionLeader(stat.session() == pid);
-            for (Limits.Limit l : procfs.limits(pid)) {
+            for (io.jmigrate.engine.proc.Limit l : procfs.limits(pid)) {
                 core.addRlimits(Rlimit.newBuilder().setResource(l.resource()).setName(l.name()).setSoft(l.soft()).setHard(l.hard()));
             }
             for (byte[] info : io.jmigrate.engine.sys.Ptrace.peekSiginfo(pid, true)) {
@@ -119,7 +119,7 @@ public final class Dumper {
             MemoryDumper memory = new MemoryDumper(pid, ZeroPage.pfn());
             PageIndex pageIndex;
             try (PagesWriter pages = images.openPages(pid)) {
-                pageIndex = memory.dump(vmas, pages, pages.dataOffset());
+                pageIndex = memory.dump(vmas, pages, io.jmigrate.engine.image.ImageFormat.PAGES_DATA_OFFSET);
             }
             long memNanos = System.nanoTime() - memStart;
             options.progress().accept(String.format("copied %d pages (%.1f MiB) in %.1f ms",

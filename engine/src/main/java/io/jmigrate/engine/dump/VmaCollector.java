@@ -33,7 +33,7 @@ final class VmaCollector {
     }
 
     private static Vma toVma(int pid, SmapsEntry s) {
-        MapsEntry m = s.maps();
+        MapsEntry m = s.mapping();
         String name = m.name();
         String where = "mapping " + hex(m.start()) + "-" + hex(m.end()) + (name.isEmpty() ? "" : " (" + name + ")")
                 + " of PID " + pid;

@@ -98,8 +98,10 @@ final class AddressSpaceRestorer {
     }
 
     private long mremap(long from, long len, long to, String name) {
-        return puppet.call("mremap " + name + " to 0x" + Long.toHexString(to), SyscallNumbers.MREMAP, from, len, len,
-                Mman.MREMAP_MAYMOVE | Mman.MREMAP_FIXED, to);
+        long moved = puppet.call("mremap " + name + " to 0x" + Long.toHexString(to), SyscallNumbers.MREMAP, from, len,
+                len, Mman.MREMAP_MAYMOVE | Mman.MREMAP_FIXED, to);
+        if (name.equals("[vdso]")) puppet.syscalls.moveSite(moved - from);   // our syscall instruction lives there
+        return moved;
     }
 
     private void setMmFields(MmImage mm) {
