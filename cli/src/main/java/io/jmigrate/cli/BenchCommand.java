@@ -35,6 +35,9 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--dir", defaultValue = "/dev/shm", description = "where images go (default ${DEFAULT-VALUE}, a tmpfs)")
     Path base;
 
+    @Option(names = {"-v", "--verbose"}, description = "print each step's progress and timing breakdown")
+    boolean verbose;
+
     @Override
     public Integer call() throws Exception {
         Prctl.becomeChildSubreaper();
@@ -48,9 +51,9 @@ final class BenchCommand implements Callable<Integer> {
             System.out.printf("bench: %d MiB process, images on %s, %d runs%n", mib, base, runs);
             for (int run = 0; run < runs; run++) {
                 Path images = work.resolve("images-" + run);
-                DumpResult dump = new Dumper().dump(DumpOptions.of(pid, images));
+                DumpResult dump = new Dumper().dump(DumpOptions.of(pid, images).withProgress(this::progress));
                 Reaper.awaitGone(pid, Duration.ofSeconds(10));
-                RestoreResult restored = new Restorer().restore(RestoreOptions.of(images));
+                RestoreResult restored = new Restorer().restore(RestoreOptions.of(images).withProgress(this::progress));
                 pid = restored.pid();
                 double bytes = dump.stats().getBytesWritten();
                 double d = bytes / dump.stats().getMemoryNanos();
@@ -79,6 +82,10 @@ final class BenchCommand implements Callable<Integer> {
             Reaper.killAndReap(pid, Duration.ofSeconds(10));
             deleteTree(work);
         }
+    }
+
+    private void progress(String message) {
+        if (verbose) System.out.println("  " + message);
     }
 
     private static void deleteTree(Path dir) throws java.io.IOException {

@@ -122,8 +122,9 @@ public final class Dumper {
                 pageIndex = memory.dump(vmas, pages, io.jmigrate.engine.image.ImageFormat.PAGES_DATA_OFFSET);
             }
             long memNanos = System.nanoTime() - memStart;
-            options.progress().accept(String.format("copied %d pages (%.1f MiB) in %.1f ms",
-                    memory.pagesWritten, memory.pagesWritten * 4096 / 1048576.0, memNanos / 1e6));
+            options.progress().accept(String.format("copied %d pages (%.1f MiB) in %.1f ms (pagemap %.1f, read %.1f, write %.1f)",
+                    memory.pagesWritten, memory.pagesWritten * 4096 / 1048576.0, memNanos / 1e6,
+                    memory.scanNanos / 1e6, memory.readNanos / 1e6, memory.writeNanos / 1e6));
 
             images.writeMessage(ImageKind.CORE, pid, core.build());
             images.writeMessage(ImageKind.MM, pid, mm);

@@ -40,6 +40,7 @@ final class MemoryDumper {
     long pagesScanned;
     long pagesWritten;
     long zeroPagesSkipped;
+    long scanNanos, readNanos, writeNanos;
 
     MemoryDumper(int pid, long zeroPfn) {
         this.pid = pid;
@@ -54,7 +55,9 @@ final class MemoryDumper {
                 boolean readable = (vma.getProt() & Mman.PROT_READ) != 0;
                 if (readable == pendingViaProcMem && pendingRuns > 0) flush(pages, index, procMem);
                 pendingViaProcMem = !readable;
+                long t0 = System.nanoTime();
                 long[] entries = Pagemap.read(pid, vma.getStart(), vma.getEnd());
+                scanNanos += System.nanoTime() - t0;
                 boolean anonymous = vma.getKind() != VmaKind.VMA_FILE;
                 long runStart = -1;
                 for (int i = 0; i <= entries.length; i++) {
@@ -101,6 +104,7 @@ final class MemoryDumper {
     }
 
     private void flush(PagesWriter pages, PageIndex.Builder index, FileChannel procMem) throws IOException {
+        long t0 = System.nanoTime();
         batch.clear();
         if (pendingViaProcMem) {
             // no read permission: process_vm_readv would fail, /proc/PID/mem reads with FOLL_FORCE
@@ -119,7 +123,11 @@ final class MemoryDumper {
             ProcessVm.readRanges(pid, batch, ranges, pendingRuns);
             batch.limit((int) pendingBytes);
         }
+        long t1 = System.nanoTime();
         long offset = pages.append(batch);
+        long t2 = System.nanoTime();
+        readNanos += t1 - t0;
+        writeNanos += t2 - t1;
         for (int r = 0; r < pendingRuns; r++) {
             long len = ranges[2 * r + 1];
             index.addRuns(PageRun.newBuilder().setVaddr(ranges[2 * r]).setNrPages(len / PAGE).setFileOffset(offset));

@@ -38,6 +38,7 @@ final class AddressSpaceRestorer {
     private final Puppet puppet;
     private final ProcFs procfs;
     long pagesRestored;
+    long mapNanos, fillNanos;
 
     AddressSpaceRestorer(Puppet puppet, ProcFs procfs) {
         this.puppet = puppet;
@@ -48,8 +49,13 @@ final class AddressSpaceRestorer {
         unmapSeed();
         moveSpecialMappings(mm);
         setMmFields(mm);
+        long t0 = System.nanoTime();
         List<Vma> widened = mapVmas(mm, index);
+        long t1 = System.nanoTime();
         fillPages(index, pagesFile);
+        long t2 = System.nanoTime();
+        mapNanos = t1 - t0;
+        fillNanos = t2 - t1;
         for (Vma vma : widened) {
             puppet.call("mprotect " + describe(vma), SyscallNumbers.MPROTECT, vma.getStart(),
                     vma.getEnd() - vma.getStart(), vma.getProt());

@@ -87,8 +87,8 @@ public final class Restorer {
             AddressSpaceRestorer memory = new AddressSpaceRestorer(puppet, procfs);
             memory.restore(mm, pages, images.pagesPath(pid));
             long memNanos = System.nanoTime() - memStart;
-            options.progress().accept(String.format("restored %d VMAs and %d pages in %.1f ms",
-                    mm.getVmasCount(), memory.pagesRestored, memNanos / 1e6));
+            options.progress().accept(String.format("restored %d VMAs and %d pages in %.1f ms (map %.1f, fill %.1f)",
+                    mm.getVmasCount(), memory.pagesRestored, memNanos / 1e6, memory.mapNanos / 1e6, memory.fillNanos / 1e6));
 
             FdRestorer.restore(puppet, fds);
             TaskStateRestorer.restoreProcess(puppet, core, warnings);
