@@ -55,12 +55,32 @@ public final class RemoteSyscalls {
 
     /** Runs system call {@code nr} and returns rax as the kernel left it (negative errno on failure). */
     public long callRaw(int nr, long... args) {
+        start(nr, args);
+        return finish();
+    }
+
+    /**
+     * Starts system call {@code nr} and returns once the task is inside it, so the caller can work while the
+     * task's kernel side runs (a long pwritev, say). {@link #finish()} collects the result.
+     */
+    public void start(int nr, long... args) {
         Ptrace.setRegs(tid, base.forSyscall(site, nr, args));
         Ptrace.syscall(tid, 0);
         awaitSyscallStop();            // entry
         Ptrace.syscall(tid, 0);
+    }
+
+    /** Waits for the call begun by {@link #start} to return; rax as the kernel left it. */
+    public long finish() {
         awaitSyscallStop();            // exit
         return Ptrace.getRegs(tid).rax();
+    }
+
+    /** {@link #finish()}, with a -errno result turned into an {@link ErrnoException} naming {@code what}. */
+    public long finish(String what) {
+        long result = finish();
+        if (result < 0 && result >= -MAX_ERRNO) throw new ErrnoException(what + " in task " + tid, (int) -result);
+        return result;
     }
 
     /** PIDs of children this task created (clone events) during injected calls, oldest first. */

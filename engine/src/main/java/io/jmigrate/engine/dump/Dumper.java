@@ -41,7 +41,7 @@ import java.util.List;
  * Any failure after the freeze resumes the process exactly as it was and leaves no inventory behind.
  */
 public final class Dumper {
-    private static final long SCRATCH_SIZE = 64 * 1024;
+    private static final long SCRATCH_SIZE = 64 * 1024;   // 4 KiB for arguments, then the iovec array of pwritev
 
     private final ProcFs procfs;
 
@@ -64,89 +64,15 @@ public final class Dumper {
         int pid = options.pid();
         long startedAt = System.nanoTime();
         ImageWriter images = ImageWriter.create(options.imagesDir());
-        FrozenProcess frozen;
+        FrozenProcess frozen = null;
+        PagesWriter pages = null;
         try {
+            // Before the freeze: room for the pages, so the frozen process's writes do not wait for allocation.
+            pages = images.openPages(pid);
+            pages.preallocate(estimatePrivateBytes(pid));
             frozen = Freezer.freeze(pid);
-        } catch (RuntimeException e) {
-            images.abort();
-            throw e;
-        }
-        try {
             options.progress().accept("froze PID " + pid + " (" + frozen.threads().size() + " thread(s))");
-            Preflight.check(procfs, pid, true);      // again, now that nothing can change: threads or children may have appeared
-
-            List<Vma> vmas = VmaCollector.collect(pid, procfs.smaps(pid));
-            FdTable fds = FdTable.newBuilder().addAllFds(FdCollector.collect(procfs, pid)).build();
-            ProcStat stat = procfs.stat(pid);
-            ProcStatus status = procfs.status(pid);
-
-            StoppedThread leader = frozen.leader();
-            RemoteSyscalls inLeader = RemoteSyscalls.in(leader, pid);
-            long scratch = RemoteSyscalls.mmapAnon(inLeader, 0, SCRATCH_SIZE, 0);
-            ProcessCore.Builder core = ProcessCore.newBuilder();
-            long brk;
-            try {
-                core.addAllSigactions(SigactionCollector.collect(pid, status, inLeader, scratch));
-                brk = inLeader.call("brk(0)", SyscallNumbers.BRK, 0);
-                for (StoppedThread t : frozen.threads()) {
-                    RemoteSyscalls inThread = t == leader ? inLeader
-                            : new RemoteSyscalls(t.tid(), inLeader.site(), t.savedRegs(), t);
-                    core.addThreads(ThreadCollector.collect(t, procfs.comm(t.tid()), inThread, scratch));
-                }
-            } finally {
-                inLeader.call("munmap scratch", SyscallNumbers.MUNMAP, scratch, SCRATCH_SIZE);
-            }
-            core.setPid(pid).setComm(stat.comm()).setExe(procfs.exe(pid)).setCwd(procfs.cwd(pid))
-                    .setRoot(procfs.root(pid)).setUmask(status.umask()).setPersonality(procfs.personality(pid))
-                    .setSessionLeader(stat.session() == pid);
-            for (io.jmigrate.engine.proc.Limit l : procfs.limits(pid)) {
-                core.addRlimits(Rlimit.newBuilder().setResource(l.resource()).setName(l.name()).setSoft(l.soft()).setHard(l.hard()));
-            }
-            for (byte[] info : io.jmigrate.engine.sys.Ptrace.peekSiginfo(pid, true)) {
-                core.addSharedPendingSignals(com.google.protobuf.ByteString.copyFrom(info));
-            }
-
-            MmImage mm = MmImage.newBuilder()
-                    .setStartCode(stat.startCode()).setEndCode(stat.endCode())
-                    .setStartData(stat.startData()).setEndData(stat.endData())
-                    .setStartBrk(stat.startBrk()).setBrk(brk).setStartStack(stat.startStack())
-                    .setArgStart(stat.argStart()).setArgEnd(stat.argEnd())
-                    .setEnvStart(stat.envStart()).setEnvEnd(stat.envEnd())
-                    .addAllAuxv(toList(procfs.auxv(pid))).setExe(procfs.exe(pid))
-                    .addAllVmas(vmas).build();
-
-            long memStart = System.nanoTime();
-            MemoryDumper memory = new MemoryDumper(pid, ZeroPage.pfn());
-            PageIndex pageIndex;
-            try (PagesWriter pages = images.openPages(pid)) {
-                pageIndex = memory.dump(vmas, pages, io.jmigrate.engine.image.ImageFormat.PAGES_DATA_OFFSET);
-            }
-            long memNanos = System.nanoTime() - memStart;
-            options.progress().accept(String.format("copied %d pages (%.1f MiB) in %.1f ms (pagemap %.1f, read %.1f, write %.1f)",
-                    memory.pagesWritten, memory.pagesWritten * 4096 / 1048576.0, memNanos / 1e6,
-                    memory.scanNanos / 1e6, memory.readNanos / 1e6, memory.writeNanos / 1e6));
-
-            images.writeMessage(ImageKind.CORE, pid, core.build());
-            images.writeMessage(ImageKind.MM, pid, mm);
-            images.writeMessage(ImageKind.PAGEMAP, pid, pageIndex);
-            images.writeMessage(ImageKind.FDS, pid, fds);
-            images.writeMessage(ImageKind.PSTREE, pid, ProcessTree.newBuilder().addProcesses(ProcessEntry.newBuilder()
-                    .setPid(pid).setPpid(stat.ppid()).setPgid(stat.pgrp()).setSid(stat.session())
-                    .addAllThreads(frozen.threads().stream().map(StoppedThread::tid).toList())).build());
-
-            DumpStats.Builder stats = DumpStats.newBuilder()
-                    .setPagesScanned(memory.pagesScanned).setPagesWritten(memory.pagesWritten)
-                    .setZeroPagesSkipped(memory.zeroPagesSkipped).setBytesWritten(memory.pagesWritten * 4096)
-                    .setMemoryNanos(memNanos);
-            // The inventory is written last: until it exists the directory is not a complete image set.
-            // The process is still frozen, so a failure here resumes it untouched.
-            Inventory.Builder inventory = Inventory.newBuilder().setToolVersion(Version.VERSION).setRootPid(pid)
-                    .setKernelRelease(Version.kernelRelease()).setHostname(Version.hostname())
-                    .setCreatedUnixMs(System.currentTimeMillis());
-            long endFrozen = System.nanoTime();
-            stats.setFrozenNanos(endFrozen - frozen.frozenAtNanos()).setTotalNanos(endFrozen - startedAt);
-            images.commit(inventory.setStats(stats));
-
+            DumpResult result = dumpWhileFrozen(options, images, pages, frozen, startedAt);
             if (options.leaveRunning()) {
                 frozen.resume();
                 options.progress().accept("PID " + pid + " resumed");
@@ -154,11 +80,122 @@ public final class Dumper {
                 frozen.kill();
                 options.progress().accept("PID " + pid + " killed (images are complete)");
             }
-            return new DumpResult(pid, options.imagesDir(), stats.build());
+            return result;
         } catch (RuntimeException e) {
-            images.abort();
-            frozen.resume();
+            images.abort();                      // discards the pages file too
+            if (frozen != null) frozen.resume();
             throw e;
+        }
+    }
+
+    private DumpResult dumpWhileFrozen(DumpOptions options, ImageWriter images, PagesWriter pages, FrozenProcess frozen,
+                                       long startedAt) {
+        int pid = frozen.pid();
+        Preflight.check(procfs, pid, true);      // again, now that nothing can change: threads or children may have appeared
+
+        List<Vma> vmas = VmaCollector.collect(pid, procfs.smaps(pid));
+        FdTable fds = FdTable.newBuilder().addAllFds(FdCollector.collect(procfs, pid)).build();
+        ProcStat stat = procfs.stat(pid);
+        ProcStatus status = procfs.status(pid);
+
+        StoppedThread leader = frozen.leader();
+        RemoteSyscalls inLeader = RemoteSyscalls.in(leader, pid);
+        long scratch = RemoteSyscalls.mmapAnon(inLeader, 0, SCRATCH_SIZE, 0);
+        ProcessCore.Builder core = ProcessCore.newBuilder();
+        MemoryDumper memory = new MemoryDumper(pid, ZeroPage.pfn());
+        PageIndex pageIndex;
+        long brk;
+        long memNanos;
+        try {
+            core.addAllSigactions(SigactionCollector.collect(pid, status, inLeader, scratch));
+            brk = inLeader.call("brk(0)", SyscallNumbers.BRK, 0);
+            for (StoppedThread t : frozen.threads()) {
+                RemoteSyscalls inThread = t == leader ? inLeader
+                        : new RemoteSyscalls(t.tid(), inLeader.site(), t.savedRegs(), t);
+                core.addThreads(ThreadCollector.collect(t, procfs.comm(t.tid()), inThread, scratch));
+            }
+
+            long memStart = System.nanoTime();
+            int pagesFd = openInProcess(inLeader, scratch, pages.temporaryPath().toAbsolutePath().toString());
+            if (pagesFd >= 0) memory.writeThroughProcess(new MemoryDumper.SelfWriter(inLeader, pagesFd, scratch + 4096));
+            pageIndex = memory.dump(vmas, pages, io.jmigrate.engine.image.ImageFormat.PAGES_DATA_OFFSET);
+            if (pagesFd >= 0) inLeader.call("close pages file", SyscallNumbers.CLOSE, pagesFd);
+            pages.close();
+            memNanos = System.nanoTime() - memStart;
+        } finally {
+            // On failure the process is resumed as it was; the scratch mapping and an fd left open are the only
+            // trace, and only if the process can still run system calls for us at all.
+            try {
+                inLeader.call("munmap scratch", SyscallNumbers.MUNMAP, scratch, SCRATCH_SIZE);
+            } catch (RuntimeException cleanupFailure) {
+                options.progress().accept("cleanup in PID " + pid + " failed: " + cleanupFailure.getMessage());
+            }
+        }
+        options.progress().accept(String.format("copied %d pages (%.1f MiB) in %.1f ms (pagemap %.1f, copy %.1f, checksum/write %.1f)%s",
+                memory.pagesWritten, memory.pagesWritten * 4096 / 1048576.0, memNanos / 1e6,
+                memory.scanNanos / 1e6, memory.readNanos / 1e6, memory.writeNanos / 1e6,
+                memory.selfWritten() ? ", written by the process itself" : ""));
+
+        core.setPid(pid).setComm(stat.comm()).setExe(procfs.exe(pid)).setCwd(procfs.cwd(pid))
+                .setRoot(procfs.root(pid)).setUmask(status.umask()).setPersonality(procfs.personality(pid))
+                .setSessionLeader(stat.session() == pid);
+        for (io.jmigrate.engine.proc.Limit l : procfs.limits(pid)) {
+            core.addRlimits(Rlimit.newBuilder().setResource(l.resource()).setName(l.name()).setSoft(l.soft()).setHard(l.hard()));
+        }
+        for (byte[] info : io.jmigrate.engine.sys.Ptrace.peekSiginfo(pid, true)) {
+            core.addSharedPendingSignals(com.google.protobuf.ByteString.copyFrom(info));
+        }
+        MmImage mm = MmImage.newBuilder()
+                .setStartCode(stat.startCode()).setEndCode(stat.endCode())
+                .setStartData(stat.startData()).setEndData(stat.endData())
+                .setStartBrk(stat.startBrk()).setBrk(brk).setStartStack(stat.startStack())
+                .setArgStart(stat.argStart()).setArgEnd(stat.argEnd())
+                .setEnvStart(stat.envStart()).setEnvEnd(stat.envEnd())
+                .addAllAuxv(toList(procfs.auxv(pid))).setExe(procfs.exe(pid))
+                .addAllVmas(vmas).build();
+
+        images.writeMessage(ImageKind.CORE, pid, core.build());
+        images.writeMessage(ImageKind.MM, pid, mm);
+        images.writeMessage(ImageKind.PAGEMAP, pid, pageIndex);
+        images.writeMessage(ImageKind.FDS, pid, fds);
+        images.writeMessage(ImageKind.PSTREE, pid, ProcessTree.newBuilder().addProcesses(ProcessEntry.newBuilder()
+                .setPid(pid).setPpid(stat.ppid()).setPgid(stat.pgrp()).setSid(stat.session())
+                .addAllThreads(frozen.threads().stream().map(StoppedThread::tid).toList())).build());
+
+        DumpStats.Builder stats = DumpStats.newBuilder()
+                .setPagesScanned(memory.pagesScanned).setPagesWritten(memory.pagesWritten)
+                .setZeroPagesSkipped(memory.zeroPagesSkipped).setBytesWritten(memory.pagesWritten * 4096)
+                .setMemoryNanos(memNanos);
+        // The inventory is written last: until it exists the directory is not a complete image set.
+        // The process is still frozen, so a failure here resumes it untouched.
+        Inventory.Builder inventory = Inventory.newBuilder().setToolVersion(Version.VERSION).setRootPid(pid)
+                .setKernelRelease(Version.kernelRelease()).setHostname(Version.hostname())
+                .setCreatedUnixMs(System.currentTimeMillis());
+        long endFrozen = System.nanoTime();
+        stats.setFrozenNanos(endFrozen - frozen.frozenAtNanos()).setTotalNanos(endFrozen - startedAt);
+        images.commit(inventory.setStats(stats));
+        return new DumpResult(pid, options.imagesDir(), stats.build());
+    }
+
+    /** Opens {@code path} for writing inside the process; -1 if it cannot (fd limit, seccomp...): we copy instead. */
+    private static int openInProcess(RemoteSyscalls syscalls, long scratch, String path) {
+        byte[] bytes = (path + "\0").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        if (bytes.length > 4096) return -1;
+        io.jmigrate.engine.sys.ProcessVm.writeBytes(syscalls.tid(), scratch, bytes);
+        long fd = syscalls.callRaw(SyscallNumbers.OPENAT, -100, scratch, 01 | 02000000, 0);
+        return fd < 0 ? -1 : (int) fd;
+    }
+
+    /** Private memory the process holds now, from smaps: what the pages file will roughly need. */
+    private long estimatePrivateBytes(int pid) {
+        try {
+            long kb = 0;
+            for (var s : procfs.smaps(pid)) {
+                if (!s.mapping().shared()) kb += s.anonymousKb() + s.swapKb();
+            }
+            return kb * 1024;
+        } catch (RuntimeException e) {
+            return 0;      // only an optimisation; the preflight already vouched for the process
         }
     }
 

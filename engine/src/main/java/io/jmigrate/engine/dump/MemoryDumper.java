@@ -31,7 +31,7 @@ final class MemoryDumper {
 
     private final int pid;
     private final long zeroPfn;
-    private final ByteBuffer batch = ByteBuffer.allocateDirect(BATCH_BYTES);
+    private ByteBuffer batch;
     private final long[] ranges = new long[2 * MAX_RUNS_PER_BATCH];
     private int pendingRuns;
     private long pendingBytes;
@@ -42,9 +42,28 @@ final class MemoryDumper {
     long zeroPagesSkipped;
     long scanNanos, readNanos, writeNanos;
 
+    /** When set, the frozen process writes its own pages into the pages file (see {@link SelfWriter}). */
+    private SelfWriter selfWriter;
+
     MemoryDumper(int pid, long zeroPfn) {
         this.pid = pid;
         this.zeroPfn = zeroPfn;
+    }
+
+    /**
+     * The process itself writes its memory into the pages file with injected pwritev calls: one copy, kernel to
+     * page cache, instead of process_vm_readv into our buffer and a write from there. While it writes one batch
+     * we read back and checksum the previous one, so both cores work.
+     *
+     * @param fd      the pages file, opened inside the process
+     * @param iovArea scratch memory in the process for the iovec array (16 KiB)
+     */
+    record SelfWriter(io.jmigrate.engine.compel.RemoteSyscalls syscalls, int fd, long iovArea) {}
+
+    boolean selfWritten() { return selfWriter != null; }
+
+    void writeThroughProcess(SelfWriter writer) {
+        this.selfWriter = writer;
     }
 
     PageIndex dump(List<Vma> vmas, PagesWriter pages, long dataOffset) {
@@ -105,7 +124,8 @@ final class MemoryDumper {
 
     private void flush(PagesWriter pages, PageIndex.Builder index, FileChannel procMem) throws IOException {
         long t0 = System.nanoTime();
-        batch.clear();
+        if (batch == null && (pendingViaProcMem || selfWriter == null)) batch = ByteBuffer.allocateDirect(BATCH_BYTES);
+        if (batch != null) batch.clear();
         if (pendingViaProcMem) {
             // no read permission: process_vm_readv would fail, /proc/PID/mem reads with FOLL_FORCE
             for (int r = 0; r < pendingRuns; r++) {
@@ -119,6 +139,12 @@ final class MemoryDumper {
                 batch.position(batch.position() + (int) len);
             }
             batch.flip();
+        } else if (selfWriter != null) {
+            long offset = pages.reserve(pendingBytes);
+            writeRunsThroughProcess(pages, offset);
+            readNanos += System.nanoTime() - t0;
+            recordRuns(index, offset);
+            return;
         } else {
             ProcessVm.readRanges(pid, batch, ranges, pendingRuns);
             batch.limit((int) pendingBytes);
@@ -128,6 +154,42 @@ final class MemoryDumper {
         long t2 = System.nanoTime();
         readNanos += t1 - t0;
         writeNanos += t2 - t1;
+        recordRuns(index, offset);
+    }
+
+    private void writeRunsThroughProcess(PagesWriter pages, long offset) {
+        java.nio.ByteBuffer iov = java.nio.ByteBuffer.allocate(ProcessVm.IOV_MAX * 16).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        long fileOffset = offset;
+        for (int first = 0; first < pendingRuns; first += ProcessVm.IOV_MAX) {
+            int n = Math.min(ProcessVm.IOV_MAX, pendingRuns - first);
+            iov.clear();
+            long total = 0;
+            for (int r = first; r < first + n; r++) {
+                iov.putLong(ranges[2 * r]).putLong(ranges[2 * r + 1]);
+                total += ranges[2 * r + 1];
+            }
+            ProcessVm.writeBytes(pid, selfWriter.iovArea(), java.util.Arrays.copyOf(iov.array(), n * 16));
+            selfWriter.syscalls().start(io.jmigrate.engine.sys.SyscallNumbers.PWRITEV, selfWriter.fd(),
+                    selfWriter.iovArea(), n, fileOffset, 0);
+            long t = System.nanoTime();
+            RuntimeException absorbFailure = null;
+            try {
+                pages.absorbUpTo(fileOffset);       // checksum what earlier calls wrote while this one runs
+            } catch (RuntimeException e) {
+                absorbFailure = e;                  // the task is inside our call: collect it before giving up
+            }
+            writeNanos += System.nanoTime() - t;
+            long written = selfWriter.syscalls().finish("pwritev of " + total + " bytes of memory");
+            if (absorbFailure != null) throw absorbFailure;
+            if (written != total) {
+                throw new IllegalStateException("the process wrote " + written + " of " + total
+                        + " bytes of its memory into the pages file (disk full?)");
+            }
+            fileOffset += total;
+        }
+    }
+
+    private void recordRuns(PageIndex.Builder index, long offset) {
         for (int r = 0; r < pendingRuns; r++) {
             long len = ranges[2 * r + 1];
             index.addRuns(PageRun.newBuilder().setVaddr(ranges[2 * r]).setNrPages(len / PAGE).setFileOffset(offset));

@@ -38,6 +38,8 @@ public final class PagesWriter implements AutoCloseable {
     private final ByteBuffer stagingBuffer;
     private final CRC32C crc = new CRC32C();
     private long payload;      // bytes appended so far, staged ones included
+    private long externalPending;   // bytes reserved for another writer whose CRC is not folded in yet
+    private static final long MAP_CHUNK = 64L << 20;
     private int staged;        // bytes waiting in the staging buffer
     private boolean closed;
     private boolean failed;
@@ -48,7 +50,7 @@ public final class PagesWriter implements AutoCloseable {
         this.file = file;
         this.tmp = tmp;
         this.ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                StandardOpenOption.WRITE);
+                StandardOpenOption.WRITE, StandardOpenOption.READ);   // read: regions others wrote are checksummed
         try {
             // A placeholder header page; close() writes the real one once length and CRC are known.
             ImageFormat.writeFully(ch, ByteBuffer.allocate(ImageFormat.PAGE_SIZE), 0);
@@ -61,6 +63,64 @@ public final class PagesWriter implements AutoCloseable {
             ImageWriter.deleteQuietly(tmp);
             throw e;
         }
+    }
+
+    /** Where the file is while it is written: another process may write reserved regions there. */
+    public Path temporaryPath() { return tmp; }
+
+    /**
+     * Allocates room for about {@code bytes} of pages now, so writes made later, while the process is frozen,
+     * do not pay for block allocation (on tmpfs that halves their cost). Unused room is released at close.
+     */
+    public void preallocate(long bytes) {
+        if (bytes <= 0) return;
+        io.jmigrate.engine.sys.Files.preallocate(tmp.toString(), ImageFormat.PAGES_DATA_OFFSET + payload, bytes);
+    }
+
+    /**
+     * Reserves the next {@code len} bytes (whole pages) for another writer (the dumped process writing its own
+     * memory with an injected pwritev) and returns their file offset. Their CRC is folded in by
+     * {@link #absorbUpTo(long)} once written, or at the latest by the next append or close.
+     */
+    public long reserve(long len) {
+        if (len % ImageFormat.PAGE_SIZE != 0) throw new IllegalArgumentException(name + ": reserve of " + len + " bytes");
+        checkUsable();
+        try {
+            flushStaging();
+        } catch (IOException e) {
+            failed = true;
+            throw new ImageException("cannot write " + tmp + ": " + e, e);
+        }
+        long offset = ImageFormat.PAGES_DATA_OFFSET + payload;
+        payload += len;
+        externalPending += len;
+        try {
+            ch.position(offset + len);          // our own writes continue after the reserved region
+        } catch (IOException e) {
+            failed = true;
+            throw new ImageException("cannot write " + tmp + ": " + e, e);
+        }
+        return offset;
+    }
+
+    /** Reads back and checksums reserved bytes that lie before file offset {@code end} (they must be written). */
+    public void absorbUpTo(long end) {
+        long pendingStart = ImageFormat.PAGES_DATA_OFFSET + payload - externalPending;
+        long n = Math.min(externalPending, end - pendingStart);
+        if (n <= 0) return;
+        try {
+            // Checksummed straight from the page cache through a mapping: no copy into a buffer of ours.
+            for (long done = 0; done < n; ) {
+                long len = Math.min(MAP_CHUNK, n - done);
+                java.nio.MappedByteBuffer view = ch.map(FileChannel.MapMode.READ_ONLY, pendingStart + done, len);
+                crc.update(view);
+                done += len;
+            }
+        } catch (IOException e) {
+            failed = true;
+            throw new ImageException("cannot read back " + tmp + ": " + e, e);
+        }
+        externalPending -= n;
     }
 
     /** The final file name, pages-PID.img. */
@@ -79,6 +139,7 @@ public final class PagesWriter implements AutoCloseable {
             throw new IllegalArgumentException(name + ": cannot append " + len + " bytes, not a whole number of "
                     + ImageFormat.PAGE_SIZE + "-byte pages");
         checkUsable();
+        absorbUpTo(Long.MAX_VALUE);
         long offset = ImageFormat.PAGES_DATA_OFFSET + payload;
         try {
             if (data.isNative() && len >= STAGING_BYTES) {
@@ -129,6 +190,8 @@ public final class PagesWriter implements AutoCloseable {
         ImageFile record = null;
         try {
             flushStaging();
+            absorbUpTo(Long.MAX_VALUE);
+            ch.truncate(ImageFormat.PAGES_DATA_OFFSET + payload);      // drops preallocated room left unused
             int payloadCrc = (int) crc.getValue();
             ByteBuffer head = ByteBuffer.allocate(ImageFormat.PAGE_SIZE);
             ImageFormat.Header.of(ImageKind.PAGES, payload, payloadCrc).encode(head);

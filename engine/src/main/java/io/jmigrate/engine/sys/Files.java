@@ -17,6 +17,25 @@ public final class Files {
         }
     }
 
+    /**
+     * Reserves {@code len} bytes at {@code offset} of {@code path} without changing its size
+     * (fallocate FALLOC_FL_KEEP_SIZE), so later writes find their blocks allocated. False where unsupported.
+     */
+    public static boolean preallocate(String path, long offset, long len) {
+        int fd = open(path, O_WRONLY | O_CLOEXEC);
+        try {
+            Libc.syscall("fallocate(" + path + ")", FALLOCATE, fd, FALLOC_FL_KEEP_SIZE, offset, len);
+            return true;
+        } catch (ErrnoException e) {
+            if (e.is(Errno.EOPNOTSUPP) || e.is(Errno.ENOSPC)) return false;
+            throw e;
+        } finally {
+            closeQuietly(fd);
+        }
+    }
+
+    private static final int FALLOCATE = 285, FALLOC_FL_KEEP_SIZE = 1;
+
     public static void close(int fd) {
         Libc.syscall("close(" + fd + ")", SyscallNumbers.CLOSE, fd);
     }

@@ -3,7 +3,7 @@ package io.jmigrate.engine.sys;
 /** x86_64 system call numbers the engine calls itself or injects into a traced task. */
 public final class SyscallNumbers {
     public static final int READ = 0, WRITE = 1, OPEN = 2, CLOSE = 3, LSEEK = 8, MMAP = 9, MPROTECT = 10,
-            MUNMAP = 11, BRK = 12, RT_SIGACTION = 13, RT_SIGPROCMASK = 14, PREAD64 = 17, PREADV = 295,
+            MUNMAP = 11, BRK = 12, RT_SIGACTION = 13, RT_SIGPROCMASK = 14, PREAD64 = 17, PREADV = 295, PWRITEV = 296,
             MREMAP = 25, MADVISE = 28, DUP2 = 33, GETPID = 39, KILL = 62, WAIT4 = 61, UMASK = 95,
             GETRLIMIT = 97, PTRACE = 101, SETSID = 112, PERSONALITY = 135, PRCTL = 157, ARCH_PRCTL = 158,
             SETRLIMIT = 160, CHROOT = 161, CHDIR = 80, FCHDIR = 81, GETTID = 186, TKILL = 200,
