@@ -94,7 +94,7 @@ public final class Dumper {
         Preflight.check(procfs, pid, true);      // again, now that nothing can change: threads or children may have appeared
 
         List<Vma> vmas = VmaCollector.collect(pid, procfs.smaps(pid));
-        FdTable fds = FdTable.newBuilder().addAllFds(FdCollector.collect(procfs, pid)).build();
+        FdTable fds = FdCollector.collect(procfs, pid);
         ProcStat stat = procfs.stat(pid);
         ProcStatus status = procfs.status(pid);
 
