@@ -20,11 +20,17 @@ public final class StoppedThread {
         this.savedRegs = savedRegs;
     }
 
+    /** A task we hold that was not frozen by the {@link Freezer} (a restore's puppet). */
+    public static StoppedThread held(int tid, UserRegs regs) {
+        return new StoppedThread(tid, regs);
+    }
+
     public int tid() { return tid; }
 
     public UserRegs savedRegs() { return savedRegs; }
 
     void deferSignal(int sig) { deferredSignals.add(sig); }
 
-    List<Integer> deferredSignals() { return deferredSignals; }
+    /** Signals that arrived while we held the thread; they must be sent again once it is released. */
+    public List<Integer> deferredSignals() { return deferredSignals; }
 }

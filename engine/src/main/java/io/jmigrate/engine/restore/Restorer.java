@@ -1,6 +1,7 @@
 package io.jmigrate.engine.restore;
 
 import io.jmigrate.engine.compel.RemoteSyscalls;
+import io.jmigrate.engine.compel.StoppedThread;
 import io.jmigrate.engine.compel.Tracer;
 import io.jmigrate.engine.dump.RegsProto;
 import io.jmigrate.engine.image.ImageSet;
@@ -79,7 +80,8 @@ public final class Restorer {
         boolean released = false;
         try {
             options.progress().accept("created PID " + pid);
-            RemoteSyscalls syscalls = new RemoteSyscalls(pid, born.site(), Ptrace.getRegs(pid), null);
+            StoppedThread held = StoppedThread.held(pid, Ptrace.getRegs(pid));
+            RemoteSyscalls syscalls = new RemoteSyscalls(pid, born.site(), held.savedRegs(), held);
             Puppet puppet = new Puppet(pid, syscalls, scratch, SCRATCH_SIZE);
             TaskStateRestorer.unregisterInheritedRseq(puppet);
 
@@ -97,10 +99,12 @@ public final class Restorer {
             puppet.call("munmap scratch", SyscallNumbers.MUNMAP, scratch, SCRATCH_SIZE);
 
             Ptrace.setSigmask(pid, thread.getSigmask());
+            PendingSignals.requeue(puppet, core, thread);
             Ptrace.setXstate(pid, thread.getXstate().toByteArray());
             Ptrace.setRegs(pid, RegsProto.fromProto(thread.getRegs()));
             Ptrace.detach(pid, 0);
             released = true;
+            for (int sig : held.deferredSignals()) Signals.tgkill(pid, pid, sig);
             warnings.forEach(w -> options.progress().accept("warning: " + w));
             return new RestoreResult(pid, System.nanoTime() - start, memNanos, memory.pagesRestored, warnings);
         } catch (ErrnoException e) {
