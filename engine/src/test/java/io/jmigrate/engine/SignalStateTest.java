@@ -59,6 +59,20 @@ class SignalStateTest {
         }
     }
 
+    @Test
+    void armedIntervalTimerFiresAfterRestore() {
+        try (Workloads workloads = new Workloads()) {
+            Path log = tmp.resolve("alarm.log");
+            int pid = workloads.start(log, Workloads.fixture("alarmclock").toString(), log.toString());
+            Workloads.awaitLog(log, TIMEOUT, "armed", l -> l.contains("armed"));
+            new Dumper().dump(DumpOptions.of(pid, tmp.resolve("images")));
+            Workloads.awaitGone(pid);
+            assertTrue(!Workloads.lines(log).contains("alarm"), "the timer was dumped before it fired");
+            workloads.adopt(new Restorer().restore(RestoreOptions.of(tmp.resolve("images"))).pid());
+            Workloads.awaitLog(log, TIMEOUT, "the restored timer to fire", l -> l.contains("alarm"));
+        }
+    }
+
     private static void awaitPending(ProcFs procfs, int pid) {
         long deadline = System.nanoTime() + TIMEOUT.toNanos();
         while ((procfs.status(pid).shdPnd() & SIGUSR2_BIT) == 0) {

@@ -109,6 +109,14 @@ public final class Dumper {
         try {
             core.addAllSigactions(SigactionCollector.collect(pid, status, inLeader, scratch));
             brk = inLeader.call("brk(0)", SyscallNumbers.BRK, 0);
+            for (int which = 0; which < 3; which++) {          // ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF
+                inLeader.call("getitimer(" + which + ")", SyscallNumbers.GETITIMER, which, scratch);
+                long[] t = ThreadCollector.readLongs(pid, scratch, 4);     // {interval sec, usec}, {value sec, usec}
+                if (t[2] != 0 || t[3] != 0) {
+                    core.addItimers(io.jmigrate.engine.image.proto.IntervalTimer.newBuilder().setWhich(which)
+                            .setIntervalUsec(t[0] * 1_000_000 + t[1]).setValueUsec(t[2] * 1_000_000 + t[3]));
+                }
+            }
             for (StoppedThread t : frozen.threads()) {
                 RemoteSyscalls inThread = t == leader ? inLeader
                         : new RemoteSyscalls(t.tid(), inLeader.site(), t.savedRegs(), t);

@@ -41,6 +41,12 @@ final class TaskStateRestorer {
         puppet.call("chdir " + core.getCwd(), SyscallNumbers.CHDIR, puppet.putString(core.getCwd()));
         if (core.getPersonality() != 0) puppet.call("personality", SyscallNumbers.PERSONALITY, core.getPersonality());
         puppet.call("setsid", SyscallNumbers.SETSID);
+        for (var timer : core.getItimersList()) {
+            puppet.resetScratch();
+            long value = puppet.putLongs(timer.getIntervalUsec() / 1_000_000, timer.getIntervalUsec() % 1_000_000,
+                    timer.getValueUsec() / 1_000_000, timer.getValueUsec() % 1_000_000);
+            puppet.call("setitimer(" + timer.getWhich() + ")", SyscallNumbers.SETITIMER, timer.getWhich(), value, 0);
+        }
         byte[] comm = core.getComm().getBytes(StandardCharsets.UTF_8);
         byte[] name = new byte[16];
         System.arraycopy(comm, 0, name, 0, Math.min(15, comm.length));
