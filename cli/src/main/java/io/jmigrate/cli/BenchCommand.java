@@ -21,8 +21,9 @@ import java.util.stream.Stream;
 
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = {
-                "Measure dump and restore of a process holding MIB of memory, images on tmpfs (/dev/shm):",
-                "GB/s each way, the frozen time of the dump and the restore time, over several runs.",
+                "Measure dump and restore throughput (GB/s), frozen time and restore time.",
+                "",
+                "Runs dump+restore cycles of a memhog holding --mib MiB, images on tmpfs (/dev/shm).",
                 ""},
         footer = {"", "Example:", "  jmigrate bench --mib 1024 --runs 5"})
 final class BenchCommand implements Callable<Integer> {

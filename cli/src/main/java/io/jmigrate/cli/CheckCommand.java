@@ -8,9 +8,10 @@ import java.util.concurrent.Callable;
 
 @Command(name = "check", mixinStandardHelpOptions = true,
         description = {
-                "Report which kernel features this machine offers for checkpoint/restore and live migration",
-                "(ptrace, clone3 set_tid, userfaultfd and its write-protect modes, PAGEMAP_SCAN, soft-dirty, ...),",
-                "each probed for real, and which dirty-page tracking backend pre-copy would use.",
+                "Report which kernel features this machine offers, each probed for real.",
+                "",
+                "ptrace, clone3 set_tid, userfaultfd and its write-protect modes, PAGEMAP_SCAN, soft-dirty, ...,",
+                "and which dirty-page tracking backend pre-copy would use.",
                 "Exit status 1 if something dump/restore cannot do without is missing.",
                 ""})
 final class CheckCommand implements Callable<Integer> {

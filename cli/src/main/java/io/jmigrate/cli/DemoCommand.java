@@ -19,8 +19,10 @@ import java.util.concurrent.Callable;
 
 @Command(name = "demo", mixinStandardHelpOptions = true,
         description = {
-                "Show jmigrate at work on a bundled workload: start it, checkpoint it (the process is killed),",
-                "restore it with the same PID, and show it carrying on where it stopped. Needs root and gcc.",
+                "Checkpoint and restore a bundled workload and show it carry on, same PID, memory intact.",
+                "",
+                "Starts memhog (a buffer of known contents, verified continually, and a tick counter in a log),",
+                "dumps it (the process is killed), restores it and shows the counter continuing. Needs root and gcc.",
                 ""})
 final class DemoCommand implements Callable<Integer> {
     @Option(names = "--mib", defaultValue = "256", description = "size of the workload's buffer (default ${DEFAULT-VALUE} MiB)")

@@ -11,8 +11,7 @@ import java.util.concurrent.Callable;
 
 @Command(name = "dump", mixinStandardHelpOptions = true,
         description = {
-                "Checkpoint a process: freeze it, write its state to an images directory, then kill it",
-                "(or leave it running with --leave-running).",
+                "Checkpoint a process into an images directory; it is killed afterwards unless --leave-running.",
                 "",
                 "A failed dump leaves the process running as before and no complete image set behind.",
                 "Supported now: single-threaded processes without children whose descriptors are regular files,",

@@ -11,9 +11,9 @@ import java.util.concurrent.Callable;
 
 @Command(name = "restore", mixinStandardHelpOptions = true,
         description = {
-                "Recreate a dumped process from its images, with the same PID, and let it run detached.",
-                "Prints the PID on stdout. Fails, changing nothing, if the PID is in use or the images are",
-                "incomplete or corrupt.",
+                "Recreate a dumped process from its images, same PID, running detached; prints the PID.",
+                "",
+                "Fails, changing nothing, if the PID is in use or the images are incomplete or corrupt.",
                 ""},
         footer = {"", "Example:", "  pid=$(jmigrate restore -D /tmp/img)"})
 final class RestoreCommand implements Callable<Integer> {
