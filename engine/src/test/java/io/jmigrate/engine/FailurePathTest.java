@@ -129,6 +129,38 @@ class FailurePathTest {
         }
     }
 
+    @Test
+    void dumpOfAProcessTracedBySomeoneElse() {
+        try (Workloads workloads = new Workloads()) {
+            Path log = tmp.resolve("holder.log");
+            int holder = workloads.start(log, Workloads.fixture("holder").toString(), log.toString(), "tracee");
+            int tracee = childOf(log);
+            workloads.adopt(tracee);
+            assertEquals(holder, PROC.status(tracee).tracerPid(), "the child is traced by the holder");
+            Path images = tmp.resolve("images");
+            String message = assertRefused(tracee, images, "PID " + tracee + " (holder) is being traced by PID " + holder);
+            assertTrue(message.contains("detach it first"), message);
+            assertFalse(Files.exists(images));
+            assertTrue(Workloads.alive(tracee));
+            assertEquals(holder, PROC.status(tracee).tracerPid(), "the dump did not take the tracee from its tracer");
+            assertRunsUntouched(holder, log);
+        }
+    }
+
+    @Test
+    void dumpIntoAPathThatIsAFile() throws IOException {
+        try (Workloads workloads = new Workloads()) {
+            Path log = tmp.resolve("holder.log");
+            int pid = workloads.start(log, Workloads.fixture("holder").toString(), log.toString(), "none");
+            awaitTicks(log, 3);
+            Path file = Files.writeString(tmp.resolve("images"), "a file, not a directory\n");
+            ImageException e = assertThrows(ImageException.class, () -> new Dumper().dump(DumpOptions.of(pid, file)));
+            assertMessage(e, file + " exists and is not a directory");
+            assertEquals("a file, not a directory\n", Files.readString(file));
+            assertRunsUntouched(pid, log);
+        }
+    }
+
     // ---- dumps of live processes holding something we refuse ---------------------------------------------------
 
     /** What the holder fixture holds, and the words the refusal must say about it. */
