@@ -35,6 +35,15 @@ public final class Main implements Runnable {
             if (System.getenv("JMIGRATE_DEBUG") != null) ex.printStackTrace(commandLine.getErr());
             return 1;
         });
+        // A mistake on the command line is one line too, naming the help to read (picocli would print the usage).
+        cli.setParameterExceptionHandler((ex, arguments) -> {
+            CommandLine command = ex.getCommandLine();
+            String suggest = ex instanceof CommandLine.UnmatchedArgumentException u && !u.getSuggestions().isEmpty()
+                    ? "; did you mean " + String.join(" or ", u.getSuggestions()) + "?" : "";
+            command.getErr().println("jmigrate: " + oneLine(ex) + suggest + " (see '"
+                    + command.getCommandSpec().qualifiedName() + " --help')");
+            return command.getCommandSpec().exitCodeOnInvalidInput();
+        });
         return cli.execute(args);
     }
 

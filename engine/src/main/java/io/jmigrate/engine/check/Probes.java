@@ -354,15 +354,25 @@ final class Probes {
 
     record Mapping(long start, String path) {}
 
-    /** The first mapping of {@code pid} at file offset 0 that is readable and backed by a file. */
+    /**
+     * The first mapping of {@code pid} at file offset 0 that is readable and backed by a file. Waits for one to
+     * appear: posix_spawn returns as soon as exec has given the child its new, empty address space (that is when a
+     * vfork parent is released), which can be before the ELF loader has mapped the program into it.
+     */
     private static Mapping firstFileMapping(int pid) throws IOException {
-        for (String line : java.nio.file.Files.readAllLines(Path.of("/proc/" + pid + "/maps"))) {
-            String[] f = line.trim().split("\\s+", 6);
-            if (f.length == 6 && f[1].startsWith("r") && Long.parseLong(f[2], 16) == 0 && f[5].startsWith("/")) {
-                return new Mapping(Long.parseUnsignedLong(f[0].substring(0, f[0].indexOf('-')), 16), f[5]);
+        long deadline = System.nanoTime() + REAP_TIMEOUT.toNanos();
+        while (true) {
+            for (String line : java.nio.file.Files.readAllLines(Path.of("/proc/" + pid + "/maps"))) {
+                String[] f = line.trim().split("\\s+", 6);
+                if (f.length == 6 && f[1].startsWith("r") && Long.parseLong(f[2], 16) == 0 && f[5].startsWith("/")) {
+                    return new Mapping(Long.parseUnsignedLong(f[0].substring(0, f[0].indexOf('-')), 16), f[5]);
+                }
             }
+            if (System.nanoTime() > deadline) {
+                throw new IOException("no readable file mapping in /proc/" + pid + "/maps after " + REAP_TIMEOUT);
+            }
+            java.util.concurrent.locks.LockSupport.parkNanos(1_000_000);
         }
-        throw new IOException("no readable file mapping in /proc/" + pid + "/maps");
     }
 
     private static String regions(PagemapScan.Scanner scanner, long base) {

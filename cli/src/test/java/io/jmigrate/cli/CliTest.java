@@ -1,0 +1,258 @@
+package io.jmigrate.cli;
+
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import io.jmigrate.engine.sys.Prctl;
+import io.jmigrate.engine.sys.Reaper;
+import io.jmigrate.engine.sys.Signals;
+import io.jmigrate.engine.sys.Spawn;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Predicate;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+/**
+ * The jmigrate command, run in-process through {@link Main#execute} with stdout and stderr captured: help, the
+ * one-line errors for bad usage and bad input, and a real dump, show and restore of a running memhog.
+ */
+class CliTest {
+    private static final Duration TIMEOUT = Duration.ofSeconds(30);
+    private static final Pattern TICK = Pattern.compile("tick (\\d+) cursor \\d+");
+
+    @TempDir
+    Path tmp;
+
+    private final List<Integer> started = new ArrayList<>();
+
+    /** What one run of the command did. */
+    record Run(int exit, String out, String err) {
+        List<String> errLines() { return err.lines().toList(); }
+    }
+
+    @BeforeAll
+    static void becomeSubreaper() {
+        Prctl.becomeChildSubreaper();   // restored processes re-parent to us, so we can reap them
+    }
+
+    @AfterEach
+    void killAndReapEverything() {
+        for (int pid : started) {
+            if (Signals.exists(pid)) Reaper.killAndReap(pid, Duration.ofSeconds(10));
+        }
+    }
+
+    @Test
+    void helpListsTheSubcommands() {
+        Run run = jmigrate("--help");
+        assertEquals(0, run.exit());
+        for (String sub : List.of("dump", "restore", "show", "check", "demo", "bench", "help")) {
+            assertTrue(Pattern.compile("(?m)^  " + sub + " +\\S").matcher(run.out()).find(),
+                    () -> sub + " is not listed under Commands:\n" + run.out());
+        }
+        assertEquals("", run.err());
+    }
+
+    @Test
+    void dumpWithoutATargetIsAOneLineUsageError() {
+        Run run = jmigrate("dump");
+        assertNotEquals(0, run.exit());
+        assertEquals(1, run.errLines().size(), () -> "one line, not the usage: " + run.err());
+        assertTrue(run.err().startsWith("jmigrate: Missing required option"), run.err());
+        assertTrue(run.err().contains("--tree=PID"), run.err());
+        assertTrue(run.err().contains("jmigrate dump --help"), run.err());
+        assertEquals("", run.out());
+    }
+
+    @Test
+    void aMistypedPidIsAOneLineUsageError() {
+        Run run = jmigrate("dump", "-t", "forty-two", "-D", tmp.resolve("images").toString());
+        assertEquals(2, run.exit());
+        assertEquals(1, run.errLines().size(), run.err());
+        assertTrue(run.err().startsWith("jmigrate: Invalid value for option '--tree': 'forty-two' is not an int"), run.err());
+        assertFalse(Files.exists(tmp.resolve("images")));
+    }
+
+    @Test
+    void dumpOfAPidThatDoesNotExistFailsWithOneLine() throws IOException {
+        int pid = Integer.parseInt(Files.readAllLines(Path.of("/proc/sys/kernel/pid_max")).getFirst().strip());
+        Path images = tmp.resolve("images");
+        Run run = jmigrate("dump", "-t", Integer.toString(pid), "-D", images.toString());
+        assertEquals(1, run.exit());
+        assertEquals(List.of("jmigrate: no process with PID " + pid), run.errLines());
+        assertEquals("", run.out());
+        assertFalse(Files.exists(images), "nothing was written");
+    }
+
+    @Test
+    void restoreFromAMissingDirectoryFailsWithOneLine() {
+        Path missing = tmp.resolve("missing");
+        Run run = jmigrate("restore", "-D", missing.toString());
+        assertEquals(1, run.exit());
+        assertEquals(List.of("jmigrate: " + missing + " does not exist"), run.errLines());
+        assertEquals("", run.out(), "no PID printed");
+    }
+
+    @Test
+    void showPrintsARealDumpAsJson() {
+        Path log = tmp.resolve("memhog.log");
+        int pid = startMemhog(log);
+        awaitTicks(log, 3);
+        Path images = tmp.resolve("images");
+        Run dump = jmigrate("dump", "-t", Integer.toString(pid), "-D", images.toString(), "--leave-running");
+        assertEquals(0, dump.exit(), dump.err());
+        assertTrue(Signals.exists(pid), "--leave-running left it running");
+
+        Run show = jmigrate("show", "-D", images.toString());
+        assertEquals(0, show.exit(), show.err());
+        assertEquals("", show.err());
+        JsonObject doc = JsonParser.parseString(show.out()).getAsJsonObject();   // fails unless it is valid JSON
+        assertEquals(pid, doc.getAsJsonObject("inventory").get("root_pid").getAsInt());
+        JsonObject process = doc.getAsJsonArray("processes").get(0).getAsJsonObject();
+        assertEquals(pid, process.getAsJsonObject("core").get("pid").getAsInt());
+        assertEquals("memhog", process.getAsJsonObject("summary").get("comm").getAsString());
+        JsonObject firstVma = process.getAsJsonObject("mm").getAsJsonArray("vmas").get(0).getAsJsonObject();
+        for (String field : List.of("start", "end")) {
+            String value = firstVma.get(field).getAsString();
+            assertTrue(value.matches("0x[0-9a-f]+"), () -> field + " is a hex address: " + value);
+        }
+        assertTrue(anyString(doc, s -> s.matches("0x[0-9a-f]{8,}")), "addresses are printed as 0x... strings");
+    }
+
+    @Test
+    void checkExitsZeroAndReportsPagemapScan() {
+        Run run = jmigrate("check");
+        assertEquals(0, run.exit(), () -> "essential features missing:\n" + run.out() + run.err());
+        assertTrue(run.out().contains("pagemap-scan"), run.out());
+    }
+
+    @Test
+    void dumpAndRestoreThroughTheCommandLine() {
+        Path log = tmp.resolve("memhog.log");
+        int pid = startMemhog(log);
+        awaitTicks(log, 3);
+        Path images = tmp.resolve("images");
+
+        Run dump = jmigrate("dump", "-t", Integer.toString(pid), "-D", images.toString());
+        assertEquals(0, dump.exit(), dump.err());
+        assertEquals("", dump.out());
+        assertEquals(1, dump.errLines().size(), dump.err());
+        assertTrue(dump.err().startsWith("dumped PID " + pid + " to " + images), dump.err());
+        assertTrue(Reaper.awaitGone(pid, Duration.ofSeconds(10)), "dump killed the process");
+        long ticksAtDump = lastTick(lines(log));
+
+        Run restore = jmigrate("restore", "-D", images.toString());
+        assertEquals(0, restore.exit(), restore.err());
+        assertEquals(pid + "\n", restore.out(), "restore prints the PID, and only that");
+        assertEquals("", restore.err());
+        List<String> after = awaitLog(log, "ticks after restore", l -> lastTick(l) >= ticksAtDump + 3);
+        assertTrue(Signals.exists(pid));
+        assertConsecutiveTicks(after);
+    }
+
+    // ---- helpers ---------------------------------------------------------------------------------------------
+
+    /** Runs the command in this JVM with System.out and System.err captured. */
+    private static synchronized Run jmigrate(String... args) {
+        PrintStream out = System.out, err = System.err;
+        ByteArrayOutputStream outBytes = new ByteArrayOutputStream(), errBytes = new ByteArrayOutputStream();
+        int exit;
+        try (PrintStream o = new PrintStream(outBytes, true, StandardCharsets.UTF_8);
+             PrintStream e = new PrintStream(errBytes, true, StandardCharsets.UTF_8)) {
+            System.setOut(o);
+            System.setErr(e);
+            exit = Main.execute(args);
+        } finally {
+            System.setOut(out);
+            System.setErr(err);
+        }
+        return new Run(exit, outBytes.toString(StandardCharsets.UTF_8), errBytes.toString(StandardCharsets.UTF_8));
+    }
+
+    /** memhog (8 MiB, sleep mode) as our child through posix_spawn, output to its log, stdin /dev/null. */
+    private int startMemhog(Path log) {
+        Path memhog = Path.of(System.getProperty("jmigrate.fixtures", "../fixtures/build"), "memhog").toAbsolutePath();
+        if (!Files.isExecutable(memhog)) fail(memhog + " is not built (make -C fixtures)");
+        int pid = Spawn.spawn(Spawn.Request.of(List.of(memhog.toString(), log.toString(), "8", "sleep"))
+                .withOutput(log).withCwd(log.getParent()));
+        started.add(pid);
+        return pid;
+    }
+
+    private static List<String> lines(Path log) {
+        try {
+            return Files.exists(log) ? Files.readAllLines(log) : List.of();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    private static List<String> awaitLog(Path log, String what, Predicate<List<String>> condition) {
+        long deadline = System.nanoTime() + TIMEOUT.toNanos();
+        while (true) {
+            List<String> lines = lines(log);
+            if (condition.test(lines)) return lines;
+            if (System.nanoTime() > deadline) fail("timed out waiting for " + what + "; log: " + lines);
+            try {
+                Thread.sleep(5);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                fail("interrupted");
+            }
+        }
+    }
+
+    private static void awaitTicks(Path log, long n) {
+        awaitLog(log, n + " ticks", l -> lastTick(l) >= n);
+    }
+
+    private static long lastTick(List<String> lines) {
+        for (int i = lines.size() - 1; i >= 0; i--) {
+            Matcher m = TICK.matcher(lines.get(i));
+            if (m.matches()) return Long.parseLong(m.group(1));
+        }
+        return 0;
+    }
+
+    private static void assertConsecutiveTicks(List<String> lines) {
+        assertFalse(lines.stream().anyMatch(l -> l.startsWith("CORRUPT")), () -> "memory corrupt: " + lines);
+        long previous = 0;
+        for (String line : lines) {
+            Matcher m = TICK.matcher(line);
+            if (!m.matches()) continue;
+            long tick = Long.parseLong(m.group(1));
+            if (tick != previous + 1) fail("ticks not consecutive: " + previous + " then " + line);
+            previous = tick;
+        }
+        assertEquals(1, lines.stream().filter(l -> l.startsWith("start ")).count(), "the program never restarted");
+    }
+
+    private static boolean anyString(JsonElement e, Predicate<String> test) {
+        if (e.isJsonPrimitive()) return e.getAsJsonPrimitive().isString() && test.test(e.getAsString());
+        if (e.isJsonArray()) {
+            for (JsonElement x : e.getAsJsonArray()) if (anyString(x, test)) return true;
+        } else if (e.isJsonObject()) {
+            for (var x : e.getAsJsonObject().entrySet()) if (anyString(x.getValue(), test)) return true;
+        }
+        return false;
+    }
+}
