@@ -165,7 +165,7 @@ class FailurePathTest {
 
     /** What the holder fixture holds, and the words the refusal must say about it. */
     enum Held {
-        PIPE("pipe", "is a pipe (pipe:[", "pipes are not supported yet"),
+        PIPE("pipe", "is one end of pipe:[", "pipes between processes are not supported yet"),
         SOCKET("socket", "is a socket (socket:[", "sockets are not supported yet"),
         THREAD("thread", "has 2 threads", "multi-threaded processes are not supported yet"),
         CHILD("child", "has child processes [", "process trees are not supported yet"),
@@ -213,11 +213,30 @@ class FailurePathTest {
             Files.writeString(images.resolve("notes.txt"), "someone else's file\n");
             Map<String, String> before = snapshot(images);
 
-            assertRefused(pid, images, "is a pipe");
+            assertRefused(pid, images, "is one end of pipe:[");
 
             assertRunsUntouched(pid, log);
             assertNoImageSet(images);
             assertEquals(before, snapshot(images), "the directory holds what it held before, nothing more");
+        }
+    }
+
+    /** A dump that is refused does not cost the complete image set already in its directory. */
+    @Test
+    void refusedDumpKeepsAnOlderCompleteImageSet() {
+        try (Workloads workloads = new Workloads()) {
+            Path images = tmp.resolve("images");
+            Path goodLog = tmp.resolve("good.log");
+            int good = workloads.start(goodLog, Workloads.fixture("holder").toString(), goodLog.toString(), "none");
+            awaitTicks(goodLog, 3);
+            new Dumper().dump(DumpOptions.of(good, images).leavingRunning(true));
+            long created = ImageSet.open(images).inventory().getCreatedUnixMs();
+
+            Path log = tmp.resolve("holder.log");
+            int pid = workloads.start(log, Workloads.fixture("holder").toString(), log.toString(), "pipe");
+            awaitTicks(log, 3);
+            assertRefused(pid, images, "is one end of pipe:[");
+            assertEquals(created, ImageSet.open(images).inventory().getCreatedUnixMs(), "the older set is intact");
         }
     }
 

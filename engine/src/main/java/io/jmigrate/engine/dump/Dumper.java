@@ -63,6 +63,7 @@ public final class Dumper {
     private DumpResult dumpFrozen(DumpOptions options) {
         int pid = options.pid();
         long startedAt = System.nanoTime();
+        rehearse(pid);                                   // refusals before an old image set is replaced
         ImageWriter images = ImageWriter.create(options.imagesDir());
         FrozenProcess frozen = null;
         PagesWriter pages = null;
@@ -70,7 +71,6 @@ public final class Dumper {
             // Before the freeze: room for the pages, so the frozen process's writes do not wait for allocation.
             pages = images.openPages(pid);
             pages.preallocate(estimatePrivateBytes(pid));
-            rehearse(pid);
             frozen = Freezer.freeze(pid);
             options.progress().accept("froze PID " + pid + " (" + frozen.threads().size() + " thread(s))");
             DumpResult result = dumpWhileFrozen(options, images, pages, frozen, startedAt);
