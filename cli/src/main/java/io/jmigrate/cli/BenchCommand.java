@@ -50,6 +50,8 @@ final class BenchCommand implements Callable<Integer> {
         try {
             Workload.awaitLines(log, 3, Duration.ofSeconds(120));
             System.out.printf("bench: %d MiB process, images on %s, %d runs%n", mib, base, runs);
+            System.out.printf("baseline: first touch of %d MiB of fresh anonymous memory %.2f GB/s (what a restore must"
+                    + " at least pay on this machine)%n", mib, freshMemoryGbs((long) mib << 20));
             for (int run = 0; run < runs; run++) {
                 Path images = work.resolve("images-" + run);
                 DumpResult dump = new Dumper().dump(DumpOptions.of(pid, images).withProgress(this::progress));
@@ -82,6 +84,18 @@ final class BenchCommand implements Callable<Integer> {
         } finally {
             Reaper.killAndReap(pid, Duration.ofSeconds(10));
             deleteTree(work);
+        }
+    }
+
+    /** The rate at which this machine hands out and first touches new memory: the floor under any restore. */
+    private static double freshMemoryGbs(long bytes) {
+        long addr = io.jmigrate.engine.sys.Mman.mmap(0, bytes, 3, 0x22, -1, 0);
+        try {
+            long t0 = System.nanoTime();
+            io.jmigrate.engine.sys.Mman.populateWrite(addr, bytes);
+            return (double) bytes / (System.nanoTime() - t0);
+        } finally {
+            io.jmigrate.engine.sys.Mman.munmap(addr, bytes);
         }
     }
 

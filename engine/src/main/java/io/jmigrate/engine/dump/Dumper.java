@@ -70,7 +70,11 @@ public final class Dumper {
         try {
             // Before the freeze: room for the pages, so the frozen process's writes do not wait for allocation.
             pages = images.openPages(pid);
-            pages.preallocate(estimatePrivateBytes(pid));
+            long estimate = estimatePrivateBytes(pid);
+            long t0 = System.nanoTime();
+            boolean preallocated = pages.preallocate(estimate);
+            options.progress().accept(String.format("pages file: %s %.1f MiB in %.1f ms (before the freeze)",
+                    preallocated ? "preallocated" : "could not preallocate", estimate / 1048576.0, (System.nanoTime() - t0) / 1e6));
             frozen = Freezer.freeze(pid);
             options.progress().accept("froze PID " + pid + " (" + frozen.threads().size() + " thread(s))");
             DumpResult result = dumpWhileFrozen(options, images, pages, frozen, startedAt);

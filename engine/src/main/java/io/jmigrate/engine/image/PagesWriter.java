@@ -69,12 +69,24 @@ public final class PagesWriter implements AutoCloseable {
     public Path temporaryPath() { return tmp; }
 
     /**
-     * Allocates room for about {@code bytes} of pages now, so writes made later, while the process is frozen,
-     * do not pay for block allocation (on tmpfs that halves their cost). Unused room is released at close.
+     * Allocates and touches room for about {@code bytes} of pages now (writing zeros), so writes made later, while
+     * the process is frozen, only overwrite memory that is already there. On a VM that backs guest memory lazily
+     * the first touch of a page is what costs (measured here: 0.5 GB/s first touch, 4 GB/s overwrite), so a mere
+     * fallocate is not enough. Unused room is released at close. Returns false if the room could not be written.
      */
-    public void preallocate(long bytes) {
-        if (bytes <= 0) return;
-        io.jmigrate.engine.sys.Files.preallocate(tmp.toString(), ImageFormat.PAGES_DATA_OFFSET + payload, bytes);
+    public boolean preallocate(long bytes) {
+        if (bytes <= 0) return false;
+        ByteBuffer zeros = ByteBuffer.allocateDirect(IO_CHUNK * 8);
+        long at = ImageFormat.PAGES_DATA_OFFSET + payload;
+        try {
+            for (long done = 0; done < bytes; ) {
+                zeros.clear().limit((int) Math.min(zeros.capacity(), bytes - done));
+                while (zeros.hasRemaining()) done += ch.write(zeros, at + done);
+            }
+            return true;
+        } catch (IOException e) {
+            return false;       // out of space now means the dump fails later with a clear error, not here
+        }
     }
 
     /**

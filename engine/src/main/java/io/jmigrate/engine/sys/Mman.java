@@ -17,6 +17,11 @@ public final class Mman {
         return Libc.syscall("mmap(" + len + ")", SyscallNumbers.MMAP, addr, len, prot, flags, fd, off);
     }
 
+    /** madvise(MADV_POPULATE_WRITE): fault the range in, writable, now. */
+    public static void populateWrite(long addr, long len) {
+        Libc.syscall("madvise(MADV_POPULATE_WRITE)", SyscallNumbers.MADVISE, addr, len, 23);
+    }
+
     public static void munmap(long addr, long len) {
         Libc.syscall("munmap(0x" + Long.toHexString(addr) + ")", SyscallNumbers.MUNMAP, addr, len);
     }
