@@ -52,11 +52,14 @@ public final class Freezer {
                     Ptrace.interrupt(tid);
                     if (frozenAt == 0) frozenAt = System.nanoTime();
                 }
-                for (int tid : seized) {
+                List<Integer> exited = new ArrayList<>();
+                for (int tid : List.copyOf(seized)) {
                     if (stopped.containsKey(tid)) continue;
                     StoppedThread t = awaitInterruptStop(tid, seized);
                     if (t != null) stopped.put(tid, t);
+                    else exited.add(tid);
                 }
+                exited.forEach(seized::remove);
                 if (!newThreads && stopped.keySet().containsAll(seized)) break;
             }
             List<StoppedThread> ordered = new ArrayList<>();
@@ -96,14 +99,16 @@ public final class Freezer {
             if (event == Ptrace.EVENT_CLONE || event == Ptrace.EVENT_FORK || event == Ptrace.EVENT_VFORK) {
                 int child = (int) Ptrace.eventMessage(tid);
                 if (event == Ptrace.EVENT_CLONE) seized.add(child);      // auto-attached; stops on its own
+                Ptrace.interrupt(tid);       // the event stop used up our interrupt: ask again, or it runs on
                 Ptrace.cont(tid, 0);
                 continue;
             }
+            Ptrace.interrupt(tid);
             if (event != 0) {
                 Ptrace.cont(tid, 0);
                 continue;
             }
-            // signal-delivery stop: deliver it, the pending interrupt stops the thread right after
+            // signal-delivery stop: deliver it, the interrupt stops the thread right after
             Ptrace.cont(tid, st.syscallStop() ? 0 : st.stopSignal());
         }
     }
