@@ -7,6 +7,7 @@ import io.jmigrate.engine.restore.RestoreOptions;
 import io.jmigrate.engine.restore.RestoreResult;
 import io.jmigrate.engine.restore.Restorer;
 import io.jmigrate.engine.sys.Signals;
+import io.jmigrate.engine.testing.TickLog;
 import io.jmigrate.engine.testing.Workloads;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -16,8 +17,6 @@ import org.junit.jupiter.params.provider.ValueSource;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -26,7 +25,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** A real process is dumped, killed and restored with the same PID, and carries on as if nothing happened. */
 class DumpRestoreTest {
     private static final Duration TIMEOUT = Duration.ofSeconds(60);
-    private static final Pattern TICK = Pattern.compile("tick (\\d+) cursor (\\d+)");
 
     @TempDir
     Path tmp;
@@ -42,14 +40,14 @@ class DumpRestoreTest {
                 DumpResult dump = new Dumper().dump(DumpOptions.of(pid, images));
                 assertTrue(dump.stats().getPagesWritten() >= 256 * 256, "the whole 256 MiB buffer is dumped");
                 Workloads.awaitGone(pid);
-                long ticksAtDump = lastTick(Workloads.lines(log));
+                long ticksAtDump = TickLog.lastTick(Workloads.lines(log));
 
                 RestoreResult restored = new Restorer().restore(RestoreOptions.of(images));
                 workloads.adopt(restored.pid());
                 assertEquals(pid, restored.pid(), "same PID");
                 List<String> after = Workloads.awaitLog(log, TIMEOUT, "two more ticks after restore",
-                        l -> lastTick(l) >= ticksAtDump + 2);
-                assertConsecutiveTicks(after);
+                        l -> TickLog.lastTick(l) >= ticksAtDump + 2);
+                TickLog.assertConsecutive(after);
             }
         }
     }
@@ -68,12 +66,12 @@ class DumpRestoreTest {
             Path images = tmp.resolve("images-" + mode);
             new Dumper().dump(DumpOptions.of(pid, images));
             Workloads.awaitGone(pid);
-            long ticksAtDump = lastTick(Workloads.lines(log));
+            long ticksAtDump = TickLog.lastTick(Workloads.lines(log));
             int restored = new Restorer().restore(RestoreOptions.of(images)).pid();
             workloads.adopt(restored);
             if (needsWakeups) wake(pid, log, 3);
-            List<String> after = Workloads.awaitLog(log, TIMEOUT, "ticks after restore", l -> lastTick(l) >= ticksAtDump + 2);
-            assertConsecutiveTicks(after);
+            List<String> after = Workloads.awaitLog(log, TIMEOUT, "ticks after restore", l -> TickLog.lastTick(l) >= ticksAtDump + 2);
+            TickLog.assertConsecutive(after);
         }
     }
 
@@ -84,42 +82,20 @@ class DumpRestoreTest {
             int pid = workloads.start(log, Workloads.fixture("memhog").toString(), log.toString(), "16", "sleep");
             Workloads.awaitLines(log, 3, TIMEOUT);
             new Dumper().dump(DumpOptions.of(pid, tmp.resolve("images")).leavingRunning(true));
-            long ticks = lastTick(Workloads.lines(log));
-            List<String> after = Workloads.awaitLog(log, TIMEOUT, "ticks after dump", l -> lastTick(l) >= ticks + 3);
+            long ticks = TickLog.lastTick(Workloads.lines(log));
+            List<String> after = Workloads.awaitLog(log, TIMEOUT, "ticks after dump", l -> TickLog.lastTick(l) >= ticks + 3);
             assertTrue(Workloads.alive(pid));
-            assertConsecutiveTicks(after);
+            TickLog.assertConsecutive(after);
         }
     }
 
     /** pause/read modes tick once per SIGUSR1: send them until {@code more} new ticks appear. */
     private static void wake(int pid, Path log, int more) {
-        long target = lastTick(Workloads.lines(log)) + more;
+        long target = TickLog.lastTick(Workloads.lines(log)) + more;
         Workloads.awaitLog(log, TIMEOUT, "ticks after SIGUSR1", l -> {
-            if (lastTick(l) >= target) return true;
+            if (TickLog.lastTick(l) >= target) return true;
             Signals.kill(pid, Signals.SIGUSR1);
             return false;
         });
-    }
-
-    static long lastTick(List<String> lines) {
-        for (int i = lines.size() - 1; i >= 0; i--) {
-            Matcher m = TICK.matcher(lines.get(i));
-            if (m.matches()) return Long.parseLong(m.group(1));
-        }
-        return 0;
-    }
-
-    /** Every tick follows the one before it, no line says CORRUPT, and the PID never changed. */
-    static void assertConsecutiveTicks(List<String> lines) {
-        assertFalse(lines.stream().anyMatch(l -> l.startsWith("CORRUPT")), () -> "memory corrupt: " + lines);
-        long previous = 0;
-        for (String line : lines) {
-            Matcher m = TICK.matcher(line);
-            if (!m.matches()) continue;
-            long tick = Long.parseLong(m.group(1));
-            assertEquals(previous + 1, tick, () -> "ticks not consecutive around " + line);
-            previous = tick;
-        }
-        assertEquals(1, lines.stream().filter(l -> l.startsWith("start ")).count(), "the program never restarted");
     }
 }

@@ -10,6 +10,7 @@ import io.jmigrate.engine.restore.RestoreException;
 import io.jmigrate.engine.restore.RestoreOptions;
 import io.jmigrate.engine.restore.Restorer;
 import io.jmigrate.engine.sys.Signals;
+import io.jmigrate.engine.testing.TickLog;
 import io.jmigrate.engine.testing.Workloads;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -54,7 +55,6 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  */
 class FailurePathTest {
     private static final Duration TIMEOUT = Duration.ofSeconds(30);
-    private static final Pattern TICK = Pattern.compile("tick (\\d+)( .*)?");
     private static final Pattern CHILD = Pattern.compile("child (\\d+)");
     private static final ProcFs PROC = new ProcFs();
 
@@ -491,36 +491,23 @@ class FailurePathTest {
 
     /** Alive, no thread traced or stopped, and the log keeps ticking with consecutive ticks. */
     private static void assertRunsUntouched(int pid, Path log) {
-        long ticks = lastTick(Workloads.lines(log));
-        List<String> after = Workloads.awaitLog(log, TIMEOUT, "5 more ticks", l -> lastTick(l) >= ticks + 5);
+        long ticks = TickLog.lastTick(Workloads.lines(log));
+        List<String> after = Workloads.awaitLog(log, TIMEOUT, "5 more ticks", l -> TickLog.lastTick(l) >= ticks + 5);
         assertTrue(Workloads.alive(pid), "PID " + pid + " is still running");
         for (int tid : PROC.threads(pid)) {
             assertEquals(0, PROC.taskStatus(pid, tid).tracerPid(), "thread " + tid + " of " + pid + " is not traced");
             char state = PROC.taskStat(pid, tid).state();
             assertFalse(state == 't' || state == 'T', "thread " + tid + " of " + pid + " is not stopped: " + state);
         }
-        assertConsecutive(after);
+        TickLog.assertConsecutive(after);
     }
 
     /** After a restore of a process killed by its dump: ticks go on from where they stopped, never restarting. */
     private static void assertRestoredTicksOn(int pid, Path log) {
-        long ticks = lastTick(Workloads.lines(log));
-        List<String> after = Workloads.awaitLog(log, TIMEOUT, "ticks after restore", l -> lastTick(l) >= ticks + 2);
+        long ticks = TickLog.lastTick(Workloads.lines(log));
+        List<String> after = Workloads.awaitLog(log, TIMEOUT, "ticks after restore", l -> TickLog.lastTick(l) >= ticks + 2);
         assertTrue(Workloads.alive(pid));
-        assertConsecutive(after);
-    }
-
-    private static void assertConsecutive(List<String> lines) {
-        assertFalse(lines.stream().anyMatch(l -> l.startsWith("CORRUPT")), () -> "memory corrupt: " + lines);
-        long previous = 0;
-        for (String line : lines) {
-            Matcher m = TICK.matcher(line);
-            if (!m.matches()) continue;
-            long tick = Long.parseLong(m.group(1));
-            if (tick != previous + 1) fail("ticks not consecutive: " + previous + " then " + line);
-            previous = tick;
-        }
-        assertEquals(1, lines.stream().filter(l -> l.startsWith("start ")).count(), "the program never restarted");
+        TickLog.assertConsecutive(after);
     }
 
     private static void assertNoImageSet(Path images) {
@@ -528,16 +515,9 @@ class FailurePathTest {
         assertTrue(e.getMessage().contains("does not exist") || e.getMessage().contains("no inventory.img"), e.getMessage());
     }
 
-    static long lastTick(List<String> lines) {
-        for (int i = lines.size() - 1; i >= 0; i--) {
-            Matcher m = TICK.matcher(lines.get(i));
-            if (m.matches()) return Long.parseLong(m.group(1));
-        }
-        return 0;
-    }
 
     private static void awaitTicks(Path log, long n) {
-        Workloads.awaitLog(log, TIMEOUT, n + " ticks", l -> lastTick(l) >= n);
+        Workloads.awaitLog(log, TIMEOUT, n + " ticks", l -> TickLog.lastTick(l) >= n);
     }
 
     private static int childOf(Path log) {
