@@ -167,7 +167,6 @@ class FailurePathTest {
     enum Held {
         PIPE("pipe", "is one end of pipe:[", "pipes between processes are not supported yet"),
         SOCKET("socket", "is a socket (socket:[", "sockets are not supported yet"),
-        THREAD("thread", "has 2 threads", "multi-threaded processes are not supported yet"),
         CHILD("child", "has child processes [", "process trees are not supported yet"),
         ZOMBIE_CHILD("zombie", "has child processes [", "process trees are not supported yet");
 

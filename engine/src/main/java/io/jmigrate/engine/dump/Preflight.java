@@ -33,10 +33,6 @@ final class Preflight {
             throw new DumpRefusedException("PID " + pid + " (" + stat.comm() + ") is being traced by PID " + status.tracerPid()
                     + " (a debugger or strace?); detach it first");
         }
-        if (status.threads() > 1) {
-            throw new DumpRefusedException("PID " + pid + " (" + stat.comm() + ") has " + status.threads()
-                    + " threads; multi-threaded processes are not supported yet");
-        }
         // State the restore does not carry over yet: refused rather than silently lost.
         if (status.uids().real() != 0 || status.uids().effective() != 0 || status.gids().real() != 0
                 || status.gids().effective() != 0 || !status.groups().stream().allMatch(g -> g == 0)) {

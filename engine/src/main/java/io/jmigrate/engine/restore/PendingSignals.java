@@ -23,21 +23,26 @@ final class PendingSignals {
 
     private PendingSignals() {}
 
-    static void requeue(Puppet puppet, ProcessCore core, ThreadCore thread) {
-        List<ByteString> shared = core.getSharedPendingSignalsList();
-        List<ByteString> own = thread.getPendingSignalsList();
-        if (shared.isEmpty() && own.isEmpty()) return;
-        long rsp = thread.getRegs().getRsp();
-        long info = (rsp - RED_ZONE - SIGINFO_SIZE - 64) & ~15L;
-        List<Object[]> ordered = new ArrayList<>();
-        for (ByteString s : own) ordered.add(new Object[]{s, false});
-        for (ByteString s : shared) ordered.add(new Object[]{s, true});
-        ordered.sort((a, b) -> Boolean.compare(blocked(thread, (ByteString) b[0]), blocked(thread, (ByteString) a[0])));
-        for (Object[] entry : ordered) {
-            byte[] siginfo = ((ByteString) entry[0]).toByteArray();
+    /** The process-wide queue, through the leader. */
+    static void requeueShared(Puppet leader, ProcessCore core, ThreadCore leaderCore) {
+        queue(leader, leaderCore, core.getSharedPendingSignalsList(), true);
+    }
+
+    /** The thread's own queue, through that thread. */
+    static void requeue(Puppet inThread, ThreadCore thread) {
+        queue(inThread, thread, thread.getPendingSignalsList(), false);
+    }
+
+    private static void queue(Puppet puppet, ThreadCore thread, List<ByteString> signals, boolean shared) {
+        if (signals.isEmpty()) return;
+        long info = (thread.getRegs().getRsp() - RED_ZONE - SIGINFO_SIZE - 64) & ~15L;
+        List<ByteString> ordered = new ArrayList<>(signals);
+        ordered.sort((a, b) -> Boolean.compare(blocked(thread, b), blocked(thread, a)));
+        for (ByteString s : ordered) {
+            byte[] siginfo = s.toByteArray();
             int sig = ByteBuffer.wrap(siginfo).order(ByteOrder.LITTLE_ENDIAN).getInt(0);
             ProcessVm.writeBytes(puppet.pid, info, siginfo);
-            if ((Boolean) entry[1]) {
+            if (shared) {
                 puppet.call("rt_sigqueueinfo(" + sig + ")", RT_SIGQUEUEINFO, puppet.pid, sig, info);
             } else {
                 puppet.call("rt_tgsigqueueinfo(" + sig + ")", SyscallNumbers.RT_TGSIGQUEUEINFO, puppet.pid, thread.getTid(),

@@ -26,6 +26,11 @@ final class Puppet {
         this.scratchSize = scratchSize;
     }
 
+    /** The same process and scratch area, with system calls run by another of its threads. */
+    Puppet inThread(RemoteSyscalls threadSyscalls) {
+        return new Puppet(pid, threadSyscalls, scratch, scratchSize);
+    }
+
     long call(String what, int nr, long... args) {
         return syscalls.call(what, nr, args);
     }

@@ -55,9 +55,6 @@ public final class Restorer {
         ProcessEntry entry = images.pstree().getProcesses(0);
         int pid = entry.getPid();
         ProcessCore core = images.core(pid);
-        if (core.getThreadsCount() != 1) {
-            throw new RestoreException("the images hold " + core.getThreadsCount() + " threads; only single-threaded restore is supported yet");
-        }
         MmImage mm = images.mm(pid);
         FdTable fds = images.fds(pid);
         PageIndex pages = images.pageIndex(pid);
@@ -94,17 +91,29 @@ public final class Restorer {
 
             FdRestorer.restore(puppet, fds);
             TaskStateRestorer.restoreProcess(puppet, core, warnings);
-            ThreadCore thread = core.getThreads(0);
-            TaskStateRestorer.restoreThread(puppet, thread);
+            ThreadCore leader = core.getThreads(0);
+            TaskStateRestorer.restoreThread(puppet, leader);
+            List<ThreadTask> threads = new ArrayList<>();
+            threads.add(new ThreadTask(leader, puppet, held));
+            for (ThreadCore thread : core.getThreadsList().subList(1, core.getThreadsCount())) {
+                threads.add(ThreadCreator.create(puppet, thread));
+            }
+            if (threads.size() > 1) options.progress().accept("created " + (threads.size() - 1) + " more thread(s)");
             puppet.call("munmap scratch", SyscallNumbers.MUNMAP, scratch, SCRATCH_SIZE);
 
-            Ptrace.setSigmask(pid, thread.getSigmask());
-            PendingSignals.requeue(puppet, core, thread);
-            Ptrace.setXstate(pid, thread.getXstate().toByteArray());
-            Ptrace.setRegs(pid, RegsProto.fromProto(thread.getRegs()));
-            Ptrace.detach(pid, 0);
+            for (ThreadTask t : threads) Ptrace.setSigmask(t.core().getTid(), t.core().getSigmask());
+            PendingSignals.requeueShared(puppet, core, leader);
+            for (ThreadTask t : threads) PendingSignals.requeue(t.puppet(), t.core());
+            for (ThreadTask t : threads) {
+                int tid = t.core().getTid();
+                Ptrace.setXstate(tid, t.core().getXstate().toByteArray());
+                Ptrace.setRegs(tid, RegsProto.fromProto(t.core().getRegs()));
+            }
+            for (ThreadTask t : threads) Ptrace.detach(t.core().getTid(), 0);
             released = true;
-            for (int sig : held.deferredSignals()) Signals.tgkill(pid, pid, sig);
+            for (ThreadTask t : threads) {
+                for (int sig : t.held().deferredSignals()) Signals.tgkill(pid, t.core().getTid(), sig);
+            }
             warnings.forEach(w -> options.progress().accept("warning: " + w));
             return new RestoreResult(pid, System.nanoTime() - start, memNanos, memory.pagesRestored, warnings);
         } catch (ErrnoException e) {

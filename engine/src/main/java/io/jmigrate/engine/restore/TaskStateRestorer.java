@@ -56,6 +56,12 @@ final class TaskStateRestorer {
     /** Kernel-held per-thread addresses; must run in that thread, after its memory is back. */
     static void restoreThread(Puppet puppet, ThreadCore thread) {
         puppet.resetScratch();
+        if (!thread.getComm().isEmpty()) {
+            byte[] comm = thread.getComm().getBytes(StandardCharsets.UTF_8);
+            byte[] name = new byte[16];
+            System.arraycopy(comm, 0, name, 0, Math.min(15, comm.length));
+            puppet.call("prctl(PR_SET_NAME) of thread " + thread.getTid(), SyscallNumbers.PRCTL, PR_SET_NAME, puppet.put(name));
+        }
         puppet.call("set_tid_address", SyscallNumbers.SET_TID_ADDRESS, thread.getClearChildTid());
         if (thread.getRobustListHead() != 0) {
             puppet.call("set_robust_list", SyscallNumbers.SET_ROBUST_LIST, thread.getRobustListHead(),
