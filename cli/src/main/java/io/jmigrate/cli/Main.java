@@ -29,6 +29,9 @@ public final class Main implements Runnable {
     }
 
     public static int execute(String... args) {
+        // Processes we kill (dump) or create (restore) re-parent to us rather than to a PID 1 that may not reap
+        // them: a zombie would keep its PID, and the next restore of that PID would fail.
+        io.jmigrate.engine.sys.Prctl.becomeChildSubreaper();
         CommandLine cli = new CommandLine(new Main());
         cli.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
             commandLine.getErr().println("jmigrate: " + oneLine(ex));

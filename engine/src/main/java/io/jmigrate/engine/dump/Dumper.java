@@ -26,7 +26,10 @@ import io.jmigrate.engine.proc.ProcStatus;
 import io.jmigrate.engine.sys.SyscallNumbers;
 import io.jmigrate.engine.sys.ZeroPage;
 
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Checkpoints one process into an images directory. The recipe, in order:
@@ -56,47 +59,94 @@ public final class Dumper {
     public DumpResult dump(DumpOptions options) {
         Preflight.check(procfs, options.pid());
         try (Tracer tracer = new Tracer()) {
-            return tracer.call(() -> dumpFrozen(options));
+            return tracer.call(() -> dumpTree(options));
         }
     }
 
-    private DumpResult dumpFrozen(DumpOptions options) {
-        int pid = options.pid();
+    /** One process of the tree while it is being dumped. */
+    private record Member(int pid, PagesWriter pages, FrozenProcess frozen) {}
+
+    /** What a process contributed to the image set. */
+    private record Dumped(ProcessEntry entry, MemoryDumper memory, long memNanos) {}
+
+    private DumpResult dumpTree(DumpOptions options) {
+        int root = options.pid();
         long startedAt = System.nanoTime();
-        rehearse(pid);                                   // refusals before an old image set is replaced
+        List<Integer> tree = ProcessTreeWalker.walk(procfs, root);
+        for (int pid : tree) {
+            if (pid != root) Preflight.check(procfs, pid);
+            rehearse(pid);                               // refusals before an old image set is replaced
+        }
         ImageWriter images = ImageWriter.create(options.imagesDir());
-        FrozenProcess frozen = null;
-        PagesWriter pages = null;
+        List<Member> members = new ArrayList<>();
         try {
-            // Before the freeze: room for the pages, so the frozen process's writes do not wait for allocation.
-            pages = images.openPages(pid);
-            long estimate = estimatePrivateBytes(pid);
-            long t0 = System.nanoTime();
-            boolean preallocated = pages.preallocate(estimate);
-            options.progress().accept(String.format("pages file: %s %.1f MiB in %.1f ms (before the freeze)",
-                    preallocated ? "preallocated" : "could not preallocate", estimate / 1048576.0, (System.nanoTime() - t0) / 1e6));
-            frozen = Freezer.freeze(pid);
-            options.progress().accept("froze PID " + pid + " (" + frozen.threads().size() + " thread(s))");
-            DumpResult result = dumpWhileFrozen(options, images, pages, frozen, startedAt);
-            if (options.leaveRunning()) {
-                frozen.resume();
-                options.progress().accept("PID " + pid + " resumed");
-            } else {
-                frozen.kill();
-                options.progress().accept("PID " + pid + " killed (images are complete)");
+            // Before the freeze: room for the pages, so the frozen processes' writes do not wait for allocation.
+            Map<Integer, PagesWriter> pagesFiles = new HashMap<>();
+            for (int pid : tree) {
+                PagesWriter pages = images.openPages(pid);
+                long estimate = estimatePrivateBytes(pid);
+                long t0 = System.nanoTime();
+                boolean preallocated = pages.preallocate(estimate);
+                options.progress().accept(String.format("pages file of PID %d: %s %.1f MiB in %.1f ms (before the freeze)", pid,
+                        preallocated ? "preallocated" : "could not preallocate", estimate / 1048576.0, (System.nanoTime() - t0) / 1e6));
+                pagesFiles.put(pid, pages);
             }
-            return result;
+            // Parents first: a frozen parent cannot fork, so the children we then find are all there will be.
+            for (int pid : tree) {
+                FrozenProcess frozen = Freezer.freeze(pid);
+                members.add(new Member(pid, pagesFiles.get(pid), frozen));
+                options.progress().accept("froze PID " + pid + " (" + frozen.threads().size() + " thread(s))");
+            }
+            List<Integer> again = ProcessTreeWalker.walk(procfs, root);
+            if (!again.equals(tree)) {
+                throw new DumpRefusedException("the process tree of PID " + root + " changed while it was being frozen ("
+                        + tree + " became " + again + "); try again");
+            }
+            ProcessTree.Builder pstree = ProcessTree.newBuilder();
+            DumpStats.Builder stats = DumpStats.newBuilder();
+            for (Member m : members) {
+                Dumped d = dumpProcess(options, images, m.pages(), m.frozen());
+                pstree.addProcesses(d.entry());
+                stats.setPagesScanned(stats.getPagesScanned() + d.memory().pagesScanned)
+                        .setPagesWritten(stats.getPagesWritten() + d.memory().pagesWritten)
+                        .setZeroPagesSkipped(stats.getZeroPagesSkipped() + d.memory().zeroPagesSkipped)
+                        .setBytesWritten(stats.getBytesWritten() + d.memory().pagesWritten * 4096)
+                        .setMemoryNanos(stats.getMemoryNanos() + d.memNanos());
+            }
+            images.writeMessage(ImageKind.PSTREE, root, pstree.build());
+            // The inventory is written last: until it exists the directory is not a complete image set.
+            // The processes are still frozen, so a failure here resumes them untouched.
+            Inventory.Builder inventory = Inventory.newBuilder().setToolVersion(Version.VERSION).setRootPid(root)
+                    .setKernelRelease(Version.kernelRelease()).setHostname(Version.hostname())
+                    .setCreatedUnixMs(System.currentTimeMillis());
+            long endFrozen = System.nanoTime();
+            stats.setFrozenNanos(endFrozen - members.getFirst().frozen().frozenAtNanos()).setTotalNanos(endFrozen - startedAt);
+            images.commit(inventory.setStats(stats));
+
+            // Parents first here too: their children re-parent to the subreaper (us, when we are one), which then
+            // reaps them as they die instead of leaving zombies that hold their PIDs.
+            for (Member m : members) {
+                if (options.leaveRunning()) m.frozen().resume();
+                else m.frozen().kill();
+            }
+            options.progress().accept(options.leaveRunning() ? "resumed " + tree : "killed " + tree + " (images are complete)");
+            return new DumpResult(root, options.imagesDir(), stats.build());
         } catch (RuntimeException e) {
-            images.abort();                      // discards the pages file too
-            if (frozen != null) frozen.resume();
+            images.abort();                      // discards the pages files too
+            for (Member m : members.reversed()) {
+                try {
+                    m.frozen().resume();
+                } catch (RuntimeException resumeFailure) {
+                    e.addSuppressed(resumeFailure);
+                }
+            }
             throw e;
         }
     }
 
-    private DumpResult dumpWhileFrozen(DumpOptions options, ImageWriter images, PagesWriter pages, FrozenProcess frozen,
-                                       long startedAt) {
+    private Dumped dumpProcess(DumpOptions options, ImageWriter images, PagesWriter pages, FrozenProcess frozen) {
         int pid = frozen.pid();
-        Preflight.check(procfs, pid, true);      // again, now that nothing can change: threads or children may have appeared
+        Preflight.checkFrozen(procfs, pid);      // again, now that nothing can change: threads may have appeared
 
         List<Vma> vmas = VmaCollector.collect(pid, procfs.smaps(pid));
         FdTable fds = FdCollector.collect(procfs, pid);
@@ -144,8 +194,8 @@ public final class Dumper {
                 options.progress().accept("cleanup in PID " + pid + " failed: " + cleanupFailure.getMessage());
             }
         }
-        options.progress().accept(String.format("copied %d pages (%.1f MiB) in %.1f ms (pagemap %.1f, copy %.1f, checksum/write %.1f)%s",
-                memory.pagesWritten, memory.pagesWritten * 4096 / 1048576.0, memNanos / 1e6,
+        options.progress().accept(String.format("PID %d: copied %d pages (%.1f MiB) in %.1f ms (pagemap %.1f, copy %.1f, checksum/write %.1f)%s",
+                pid, memory.pagesWritten, memory.pagesWritten * 4096 / 1048576.0, memNanos / 1e6,
                 memory.scanNanos / 1e6, memory.readNanos / 1e6, memory.writeNanos / 1e6,
                 memory.selfWritten() ? ", written by the process itself" : ""));
 
@@ -171,23 +221,9 @@ public final class Dumper {
         images.writeMessage(ImageKind.MM, pid, mm);
         images.writeMessage(ImageKind.PAGEMAP, pid, pageIndex);
         images.writeMessage(ImageKind.FDS, pid, fds);
-        images.writeMessage(ImageKind.PSTREE, pid, ProcessTree.newBuilder().addProcesses(ProcessEntry.newBuilder()
-                .setPid(pid).setPpid(stat.ppid()).setPgid(stat.pgrp()).setSid(stat.session())
-                .addAllThreads(frozen.threads().stream().map(StoppedThread::tid).toList())).build());
-
-        DumpStats.Builder stats = DumpStats.newBuilder()
-                .setPagesScanned(memory.pagesScanned).setPagesWritten(memory.pagesWritten)
-                .setZeroPagesSkipped(memory.zeroPagesSkipped).setBytesWritten(memory.pagesWritten * 4096)
-                .setMemoryNanos(memNanos);
-        // The inventory is written last: until it exists the directory is not a complete image set.
-        // The process is still frozen, so a failure here resumes it untouched.
-        Inventory.Builder inventory = Inventory.newBuilder().setToolVersion(Version.VERSION).setRootPid(pid)
-                .setKernelRelease(Version.kernelRelease()).setHostname(Version.hostname())
-                .setCreatedUnixMs(System.currentTimeMillis());
-        long endFrozen = System.nanoTime();
-        stats.setFrozenNanos(endFrozen - frozen.frozenAtNanos()).setTotalNanos(endFrozen - startedAt);
-        images.commit(inventory.setStats(stats));
-        return new DumpResult(pid, options.imagesDir(), stats.build());
+        ProcessEntry entry = ProcessEntry.newBuilder().setPid(pid).setPpid(stat.ppid()).setPgid(stat.pgrp())
+                .setSid(stat.session()).addAllThreads(frozen.threads().stream().map(StoppedThread::tid).toList()).build();
+        return new Dumped(entry, memory, memNanos);
     }
 
     /**

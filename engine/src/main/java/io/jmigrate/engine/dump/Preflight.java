@@ -14,6 +14,11 @@ final class Preflight {
         check(procfs, pid, false);
     }
 
+    /** The checks that still apply once the process is frozen by us (a tracer is expected: us). */
+    static void checkFrozen(ProcFs procfs, int pid) {
+        check(procfs, pid, true);
+    }
+
     /** @param frozenByUs the process is seized by us already, so a tracer (us) is expected */
     static void check(ProcFs procfs, int pid, boolean frozenByUs) {
         if (pid <= 0) throw new DumpRefusedException("invalid PID " + pid + ": give the PID of a running process");
@@ -54,11 +59,6 @@ final class Preflight {
         String timers = procfs.readText(pid, "timers").strip();
         if (!timers.isEmpty()) {
             throw new DumpRefusedException("PID " + pid + " (" + stat.comm() + ") has POSIX timers (timer_create); timers are not supported yet");
-        }
-        List<Integer> children = procfs.children(pid);
-        if (!children.isEmpty()) {
-            throw new DumpRefusedException("PID " + pid + " (" + stat.comm() + ") has child processes " + children
-                    + "; process trees are not supported yet: dump a process without children");
         }
     }
 }

@@ -52,91 +52,134 @@ public final class Restorer {
 
     public RestoreResult restore(RestoreOptions options) {
         ImageSet images = ImageSet.open(options.imagesDir());
-        ProcessEntry entry = images.pstree().getProcesses(0);
-        int pid = entry.getPid();
-        ProcessCore core = images.core(pid);
-        MmImage mm = images.mm(pid);
-        FdTable fds = images.fds(pid);
-        PageIndex pages = images.pageIndex(pid);
-        FdRestorer.verify(fds);
-        if (Signals.exists(pid)) {
-            throw new RestoreException("PID " + pid + " is already in use by " + SeedSpawner.describe(pid)
-                    + "; a process can only be restored with the PID it had");
+        List<ProcessEntry> tree = images.pstree().getProcessesList();
+        for (ProcessEntry e : tree) {
+            FdRestorer.verify(images.fds(e.getPid()));
+            for (int tid : e.getThreadsList()) {
+                if (Signals.exists(tid)) {
+                    throw new RestoreException((tid == e.getPid() ? "PID " : "thread ID ") + tid + " is already in use by "
+                            + SeedSpawner.describe(tid) + "; a process can only be restored with the PID it had");
+                }
+            }
         }
         try (Tracer tracer = new Tracer()) {
-            return tracer.call(() -> restoreOnTracer(options, images, pid, core, mm, fds, pages));
+            return tracer.call(() -> restoreTree(options, images, tree));
         }
     }
 
-    private RestoreResult restoreOnTracer(RestoreOptions options, ImageSet images, int pid, ProcessCore core,
-                                          MmImage mm, FdTable fds, PageIndex pages) {
+    /** A process of the tree while it is being restored. */
+    private record Member(ProcessEntry entry, Puppet puppet, StoppedThread held, List<ThreadTask> threads) {
+        int pid() { return entry.getPid(); }
+    }
+
+    private RestoreResult restoreTree(RestoreOptions options, ImageSet images, List<ProcessEntry> tree) {
         long start = System.nanoTime();
         List<String> warnings = new ArrayList<>();
-        long scratch = freeAddress(mm, SCRATCH_SIZE);
-        SeedSpawner.Born born = SeedSpawner.spawnPuppet(pid, scratch, SCRATCH_SIZE);
+        int root = tree.getFirst().getPid();
+        long scratch = freeAddress(tree.stream().map(e -> images.mm(e.getPid())).toList(), SCRATCH_SIZE);
+        List<Member> members = new ArrayList<>();
         boolean released = false;
         try {
-            options.progress().accept("created PID " + pid);
-            StoppedThread held = StoppedThread.held(pid, Ptrace.getRegs(pid));
-            RemoteSyscalls syscalls = new RemoteSyscalls(pid, born.site(), held.savedRegs(), held);
-            Puppet puppet = new Puppet(pid, syscalls, scratch, SCRATCH_SIZE);
-            TaskStateRestorer.unregisterInheritedRseq(puppet);
-
-            long memStart = System.nanoTime();
-            AddressSpaceRestorer memory = new AddressSpaceRestorer(puppet, procfs);
-            memory.restore(mm, pages, images.pagesPath(pid));
-            long memNanos = System.nanoTime() - memStart;
-            options.progress().accept(String.format("restored %d VMAs and %d pages in %.1f ms (map %.1f, fill %.1f)",
-                    mm.getVmasCount(), memory.pagesRestored, memNanos / 1e6, memory.mapNanos / 1e6, memory.fillNanos / 1e6));
-
-            FdRestorer.restore(puppet, fds);
-            TaskStateRestorer.restoreProcess(puppet, core, warnings);
-            ThreadCore leader = core.getThreads(0);
-            TaskStateRestorer.restoreThread(puppet, leader);
-            List<ThreadTask> threads = new ArrayList<>();
-            threads.add(new ThreadTask(leader, puppet, held));
-            for (ThreadCore thread : core.getThreadsList().subList(1, core.getThreadsCount())) {
-                threads.add(ThreadCreator.create(puppet, thread));
+            // Birth, parents first, while every puppet is still a copy of the seed: each child is forked from its
+            // restored parent, so parent links are right; sessions are made as we go, so children inherit them.
+            SeedSpawner.Born born = SeedSpawner.spawnPuppet(root, scratch, SCRATCH_SIZE);
+            members.add(member(tree.getFirst(), born.site(), scratch));
+            SessionRestorer.becomeSessionLeader(members.getFirst().puppet());
+            for (ProcessEntry e : tree.subList(1, tree.size())) {
+                Member parent = members.stream().filter(m -> m.pid() == e.getPpid()).findFirst()
+                        .orElseThrow(() -> new RestoreException("PID " + e.getPid() + ": its parent " + e.getPpid() + " is not in the images"));
+                ProcessForker.fork(parent.puppet(), e.getPid());
+                Member child = member(e, parent.puppet().syscalls.site(), scratch);
+                members.add(child);
+                if (e.getSid() == e.getPid()) SessionRestorer.becomeSessionLeader(child.puppet());
             }
-            if (threads.size() > 1) options.progress().accept("created " + (threads.size() - 1) + " more thread(s)");
-            puppet.call("munmap scratch", SyscallNumbers.MUNMAP, scratch, SCRATCH_SIZE);
+            SessionRestorer.restoreGroups(members.stream().map(m -> new SessionRestorer.Grouped(m.entry(), m.puppet())).toList(), root);
+            options.progress().accept("created " + members.stream().map(Member::pid).toList());
 
-            for (ThreadTask t : threads) Ptrace.setSigmask(t.core().getTid(), t.core().getSigmask());
-            PendingSignals.requeueShared(puppet, core, leader);
-            for (ThreadTask t : threads) PendingSignals.requeue(t.puppet(), t.core());
-            for (ThreadTask t : threads) {
-                int tid = t.core().getTid();
-                Ptrace.setXstate(tid, t.core().getXstate().toByteArray());
-                Ptrace.setRegs(tid, RegsProto.fromProto(t.core().getRegs()));
+            long memNanos = 0, pagesRestored = 0;
+            for (Member m : members) {
+                long t0 = System.nanoTime();
+                pagesRestored += restoreProcess(options, images, m, warnings);
+                memNanos += System.nanoTime() - t0;
             }
-            for (ThreadTask t : threads) Ptrace.detach(t.core().getTid(), 0);
+            for (Member m : members) {
+                for (ThreadTask t : m.threads()) {
+                    int tid = t.core().getTid();
+                    Ptrace.setXstate(tid, t.core().getXstate().toByteArray());
+                    Ptrace.setRegs(tid, RegsProto.fromProto(t.core().getRegs()));
+                }
+            }
+            for (Member m : members) {
+                for (ThreadTask t : m.threads()) Ptrace.detach(t.core().getTid(), 0);
+            }
             released = true;
-            for (ThreadTask t : threads) {
-                for (int sig : t.held().deferredSignals()) Signals.tgkill(pid, t.core().getTid(), sig);
+            for (Member m : members) {
+                for (ThreadTask t : m.threads()) {
+                    for (int sig : t.held().deferredSignals()) Signals.tgkill(m.pid(), t.core().getTid(), sig);
+                }
             }
             warnings.forEach(w -> options.progress().accept("warning: " + w));
-            return new RestoreResult(pid, System.nanoTime() - start, memNanos, memory.pagesRestored, warnings);
+            return new RestoreResult(root, System.nanoTime() - start, memNanos, pagesRestored, warnings);
         } catch (ErrnoException e) {
-            throw new RestoreException("restore of PID " + pid + " failed: " + e.getMessage(), e);
+            throw new RestoreException("restore of PID " + root + " failed: " + e.getMessage(), e);
         } finally {
             if (!released) {
-                try {
-                    Signals.kill(pid, Signals.SIGKILL);
-                } catch (ErrnoException ignored) {
-                    // already gone
+                for (Member m : members) {
+                    try {
+                        Signals.kill(m.pid(), Signals.SIGKILL);
+                    } catch (ErrnoException ignored) {
+                        // already gone
+                    }
                 }
-                Reaper.awaitGone(pid, Duration.ofSeconds(10));
+                for (Member m : members) Reaper.awaitGone(m.pid(), Duration.ofSeconds(10));
             }
         }
+    }
+
+    private static Member member(ProcessEntry entry, long site, long scratch) {
+        int pid = entry.getPid();
+        StoppedThread held = StoppedThread.held(pid, Ptrace.getRegs(pid));
+        RemoteSyscalls syscalls = new RemoteSyscalls(pid, site, held.savedRegs(), held);
+        Puppet puppet = new Puppet(pid, syscalls, scratch, SCRATCH_SIZE);
+        TaskStateRestorer.unregisterInheritedRseq(puppet);
+        return new Member(entry, puppet, held, new ArrayList<>());
+    }
+
+    /** Everything of one process but its final registers and release; returns the pages restored. */
+    private long restoreProcess(RestoreOptions options, ImageSet images, Member m, List<String> warnings) {
+        int pid = m.pid();
+        Puppet puppet = m.puppet();
+        ProcessCore core = images.core(pid);
+        MmImage mm = images.mm(pid);
+        AddressSpaceRestorer memory = new AddressSpaceRestorer(puppet, procfs);
+        memory.restore(mm, images.pageIndex(pid), images.pagesPath(pid));
+        options.progress().accept(String.format("PID %d: restored %d VMAs and %d pages (map %.1f ms, fill %.1f ms)",
+                pid, mm.getVmasCount(), memory.pagesRestored, memory.mapNanos / 1e6, memory.fillNanos / 1e6));
+
+        FdRestorer.restore(puppet, images.fds(pid));
+        TaskStateRestorer.restoreProcess(puppet, core, warnings);
+        ThreadCore leader = core.getThreads(0);
+        TaskStateRestorer.restoreThread(puppet, leader);
+        m.threads().add(new ThreadTask(leader, puppet, m.held()));
+        for (ThreadCore thread : core.getThreadsList().subList(1, core.getThreadsCount())) {
+            m.threads().add(ThreadCreator.create(puppet, thread));
+        }
+        if (m.threads().size() > 1) options.progress().accept("PID " + pid + ": created " + (m.threads().size() - 1) + " more thread(s)");
+        puppet.call("munmap scratch", SyscallNumbers.MUNMAP, puppet.scratch, SCRATCH_SIZE);
+
+        for (ThreadTask t : m.threads()) Ptrace.setSigmask(t.core().getTid(), t.core().getSigmask());
+        PendingSignals.requeueShared(puppet, core, leader);
+        for (ThreadTask t : m.threads()) PendingSignals.requeue(t.puppet(), t.core());
+        return memory.pagesRestored;
     }
 
     /** An address range of {@code size} bytes that no dumped VMA uses, high in the address space. */
-    static long freeAddress(MmImage mm, long size) {
+    static long freeAddress(List<MmImage> mms, long size) {
         long candidate = 0x7e0000000000L;
         boolean moved = true;
         while (moved) {
             moved = false;
-            for (Vma v : mm.getVmasList()) {
+            for (Vma v : mms.stream().flatMap(mm -> mm.getVmasList().stream()).toList()) {
                 if (v.getStart() < candidate + size + Mman.PAGE_SIZE && v.getEnd() + Mman.PAGE_SIZE > candidate) {
                     candidate = v.getStart() - size - (1L << 30);
                     moved = true;

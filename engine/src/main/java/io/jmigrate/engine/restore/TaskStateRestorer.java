@@ -40,7 +40,6 @@ final class TaskStateRestorer {
         }
         puppet.call("chdir " + core.getCwd(), SyscallNumbers.CHDIR, puppet.putString(core.getCwd()));
         if (core.getPersonality() != 0) puppet.call("personality", SyscallNumbers.PERSONALITY, core.getPersonality());
-        puppet.call("setsid", SyscallNumbers.SETSID);
         for (var timer : core.getItimersList()) {
             puppet.resetScratch();
             long value = puppet.putLongs(timer.getIntervalUsec() / 1_000_000, timer.getIntervalUsec() % 1_000_000,

@@ -1,0 +1,85 @@
+package io.jmigrate.engine;
+
+import io.jmigrate.engine.dump.DumpOptions;
+import io.jmigrate.engine.dump.Dumper;
+import io.jmigrate.engine.proc.ProcFs;
+import io.jmigrate.engine.proc.ProcStat;
+import io.jmigrate.engine.restore.RestoreOptions;
+import io.jmigrate.engine.restore.Restorer;
+import io.jmigrate.engine.testing.TickLog;
+import io.jmigrate.engine.testing.Workloads;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/** A process tree comes back whole: same PIDs, parent links, process groups and session, memory intact. */
+class ProcessTreeTest {
+    private static final Duration TIMEOUT = Duration.ofSeconds(60);
+    private static final List<String> ROLES = List.of("root", "a", "b", "c");
+
+    @TempDir
+    Path tmp;
+
+    @Test
+    void treeWithItsOwnProcessGroupSurvivesThreeCycles() {
+        ProcFs procfs = new ProcFs();
+        try (Workloads workloads = new Workloads()) {
+            Path log = tmp.resolve("tree.log");
+            int root = workloads.start(log, Workloads.fixture("tree").toString(), log.toString());
+            for (String role : ROLES) Workloads.awaitLog(roleLog(log, role), TIMEOUT, role + " ticking", l -> TickLog.lastTick(l) >= 2);
+            Map<String, Integer> pids = new LinkedHashMap<>();
+            pids.put("root", root);
+            pids.put("a", childPid(roleLog(log, "root"), "a"));
+            pids.put("b", childPid(roleLog(log, "root"), "b"));
+            pids.put("c", childPid(roleLog(log, "b"), "c"));
+            Map<String, ProcStat> before = stats(procfs, pids);
+            assertEquals(pids.get("a"), before.get("a").pgrp(), "a leads its own group");
+
+            for (int cycle = 0; cycle < 3; cycle++) {
+                Path images = tmp.resolve("images-" + cycle);
+                new Dumper().dump(DumpOptions.of(root, images));
+                for (int pid : pids.values()) Workloads.awaitGone(pid);
+                Map<String, Long> ticks = new LinkedHashMap<>();
+                for (String role : ROLES) ticks.put(role, TickLog.lastTick(Workloads.lines(roleLog(log, role))));
+
+                assertEquals(root, new Restorer().restore(RestoreOptions.of(images)).pid());
+                pids.values().forEach(workloads::adopt);
+                Map<String, ProcStat> after = stats(procfs, pids);
+                for (String role : List.of("a", "b", "c")) {
+                    assertEquals(before.get(role).ppid(), after.get(role).ppid(), role + ": same parent");
+                    assertEquals(before.get(role).pgrp(), after.get(role).pgrp(), role + ": same process group");
+                    assertEquals(before.get(role).session(), after.get(role).session(), role + ": same session");
+                }
+                for (String role : ROLES) {
+                    long at = ticks.get(role);
+                    List<String> lines = Workloads.awaitLog(roleLog(log, role), TIMEOUT, role + " ticking after restore",
+                            l -> TickLog.lastTick(l) >= at + 2);
+                    TickLog.assertConsecutive(lines);
+                }
+            }
+        }
+    }
+
+    private static Path roleLog(Path log, String role) {
+        return log.resolveSibling(log.getFileName() + "." + role);
+    }
+
+    private static int childPid(Path log, String role) {
+        String line = Workloads.awaitLog(log, TIMEOUT, "child " + role, l -> l.stream().anyMatch(s -> s.startsWith("child " + role + " ")))
+                .stream().filter(s -> s.startsWith("child " + role + " ")).findFirst().orElseThrow();
+        return Integer.parseInt(line.substring(("child " + role + " ").length()).trim());
+    }
+
+    private static Map<String, ProcStat> stats(ProcFs procfs, Map<String, Integer> pids) {
+        Map<String, ProcStat> out = new LinkedHashMap<>();
+        pids.forEach((role, pid) -> out.put(role, procfs.stat(pid)));
+        return out;
+    }
+}
