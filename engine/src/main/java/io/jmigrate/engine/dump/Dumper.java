@@ -28,6 +28,7 @@ import io.jmigrate.engine.sys.ZeroPage;
 
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -73,10 +74,13 @@ public final class Dumper {
         int root = options.pid();
         long startedAt = System.nanoTime();
         List<Integer> tree = ProcessTreeWalker.walk(procfs, root);
+        Map<Integer, FdTable> rehearsedFds = new LinkedHashMap<>();
         for (int pid : tree) {
             if (pid != root) Preflight.check(procfs, pid);
             rehearse(pid);                               // refusals before an old image set is replaced
+            rehearsedFds.put(pid, FdCollector.collect(procfs, pid));
         }
+        PipeCollector.check(rehearsedFds);
         ImageWriter images = ImageWriter.create(options.imagesDir());
         List<Member> members = new ArrayList<>();
         try {
@@ -102,10 +106,14 @@ public final class Dumper {
                 throw new DumpRefusedException("the process tree of PID " + root + " changed while it was being frozen ("
                         + tree + " became " + again + "); try again");
             }
+            Map<Integer, FdTable> fdTables = new LinkedHashMap<>();
+            for (Member m : members) fdTables.put(m.pid(), FdCollector.collect(procfs, m.pid()));
+            Map<Integer, List<io.jmigrate.engine.image.proto.PipeContents>> pipes = PipeCollector.collect(fdTables);
             ProcessTree.Builder pstree = ProcessTree.newBuilder();
             DumpStats.Builder stats = DumpStats.newBuilder();
             for (Member m : members) {
-                Dumped d = dumpProcess(options, images, m.pages(), m.frozen());
+                FdTable fds = fdTables.get(m.pid()).toBuilder().addAllPipes(pipes.getOrDefault(m.pid(), List.of())).build();
+                Dumped d = dumpProcess(options, images, m.pages(), m.frozen(), fds);
                 pstree.addProcesses(d.entry());
                 stats.setPagesScanned(stats.getPagesScanned() + d.memory().pagesScanned)
                         .setPagesWritten(stats.getPagesWritten() + d.memory().pagesWritten)
@@ -144,12 +152,12 @@ public final class Dumper {
         }
     }
 
-    private Dumped dumpProcess(DumpOptions options, ImageWriter images, PagesWriter pages, FrozenProcess frozen) {
+    private Dumped dumpProcess(DumpOptions options, ImageWriter images, PagesWriter pages, FrozenProcess frozen,
+                               FdTable fds) {
         int pid = frozen.pid();
         Preflight.checkFrozen(procfs, pid);      // again, now that nothing can change: threads may have appeared
 
         List<Vma> vmas = VmaCollector.collect(pid, procfs.smaps(pid));
-        FdTable fds = FdCollector.collect(procfs, pid);
         ProcStat stat = procfs.stat(pid);
         ProcStatus status = procfs.status(pid);
 
@@ -233,7 +241,6 @@ public final class Dumper {
      */
     private void rehearse(int pid) {
         VmaCollector.collect(pid, procfs.smaps(pid));
-        FdCollector.collect(procfs, pid);
         procfs.stat(pid);
         procfs.limits(pid);
         procfs.auxv(pid);

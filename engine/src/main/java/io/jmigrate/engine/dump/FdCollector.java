@@ -1,12 +1,8 @@
 package io.jmigrate.engine.dump;
 
-import com.google.protobuf.ByteString;
 import io.jmigrate.engine.image.proto.FdEntry;
 import io.jmigrate.engine.image.proto.FdTable;
-import io.jmigrate.engine.image.proto.PipeContents;
-import io.jmigrate.engine.sys.PidFd;
-import io.jmigrate.engine.sys.Pipes;
-import java.util.TreeMap;
+
 import io.jmigrate.engine.image.proto.FdKind;
 import io.jmigrate.engine.proc.FdInfo;
 import io.jmigrate.engine.proc.ProcFs;
@@ -21,58 +17,27 @@ import java.util.Set;
 
 /** Describes each open file descriptor, refusing kinds we cannot reopen yet. */
 final class FdCollector {
-    private static final int O_ACCMODE = 3, O_WRONLY = 1;
     private static final int S_IFMT = 0170000, S_IFREG = 0100000, S_IFDIR = 0040000, S_IFCHR = 0020000;
     /** (major, minor) of character devices that hold no state: reopening by path is a faithful restore. */
     private static final Set<Long> STATELESS_DEVICES = Set.of(dev(1, 3), dev(1, 5), dev(1, 7), dev(1, 8), dev(1, 9));
 
     private FdCollector() {}
 
+    /** The process's descriptors; pipes are described here and checked and read tree-wide by {@link PipeCollector}. */
     static FdTable collect(ProcFs procfs, int pid) {
         FdTable.Builder table = FdTable.newBuilder();
-        Map<Long, int[]> pipeEnds = new TreeMap<>();          // inode -> {a read end fd, a write end fd}
         for (int fd : procfs.fdNumbers(pid)) {
             String target = procfs.fdTarget(pid, fd);
-            FdEntry entry = target.startsWith("pipe:") ? describePipe(procfs, pid, fd, target) : describe(procfs, pid, fd, target);
-            if (entry.getKind() == FdKind.FD_PIPE) {
-                int[] ends = pipeEnds.computeIfAbsent(entry.getPipeInode(), k -> new int[]{-1, -1});
-                ends[(entry.getFlags() & O_ACCMODE) == O_WRONLY ? 1 : 0] = fd;
-            }
-            table.addFds(entry);
+            table.addFds(target.startsWith("pipe:") ? describePipe(procfs, pid, fd, target) : describe(procfs, pid, fd, target));
         }
-        if (!pipeEnds.isEmpty()) addPipeContents(pid, pipeEnds, table);
         return table.build();
     }
 
-    /** A pipe can be recreated only if both of its ends are ours: the other side's process is not in the dump. */
     private static FdEntry describePipe(ProcFs procfs, int pid, int fd, String target) {
         long inode = Long.parseLong(target.substring("pipe:[".length(), target.length() - 1));
         FdInfo info = procfs.fdInfo(pid, fd);
         return FdEntry.newBuilder().setFd(fd).setKind(FdKind.FD_PIPE).setPath(target).setFlags(info.flags())
                 .setPipeInode(inode).build();
-    }
-
-    private static void addPipeContents(int pid, Map<Long, int[]> pipeEnds, FdTable.Builder table) {
-        int pidfd = PidFd.open(pid);
-        try {
-            for (Map.Entry<Long, int[]> e : pipeEnds.entrySet()) {
-                int[] ends = e.getValue();
-                if (ends[0] < 0 || ends[1] < 0) {
-                    int fd = ends[0] >= 0 ? ends[0] : ends[1];
-                    throw refuse("fd " + fd + " of PID " + pid, "is one end of pipe:[" + e.getKey()
-                            + "] whose other end belongs to another process; pipes between processes are not supported yet");
-                }
-                int ours = PidFd.getFd(pidfd, ends[0]);
-                try {
-                    table.addPipes(PipeContents.newBuilder().setInode(e.getKey()).setCapacity(Pipes.capacity(ours))
-                            .setData(ByteString.copyFrom(Pipes.peek(ours))));
-                } finally {
-                    io.jmigrate.engine.sys.Files.closeQuietly(ours);
-                }
-            }
-        } finally {
-            io.jmigrate.engine.sys.Files.closeQuietly(pidfd);
-        }
     }
 
     private static FdEntry describe(ProcFs procfs, int pid, int fd, String target) {

@@ -18,8 +18,7 @@ import java.util.Map;
 
 /** Reopens each file descriptor by path with its flags, at its number, at its offset. */
 final class FdRestorer {
-    private static final int DEFAULT_PIPE_CAPACITY = 65536;
-    private static final int PIPE2 = 293, FCNTL = 72, F_DUPFD = 0, F_SETFL = 4;
+    private static final int FCNTL = 72, F_SETFL = 4;
     /** Status flags F_SETFL can change; the access mode and creation flags are fixed at open. */
     private static final int STATUS_FLAGS = 02000 | 04000 | 040000 | 01000000;   // O_APPEND O_NONBLOCK O_DIRECT O_NOATIME
     private static final int O_CREAT = 0100, O_EXCL = 0200, O_NOCTTY = 0400, O_TRUNC = 01000,
@@ -45,62 +44,14 @@ final class FdRestorer {
         }
     }
 
-    /**
-     * Recreates a pipe the process held both ends of: pipe2 in the puppet, both ends moved above every dumped
-     * fd number (so no dup3 below can hit the other end), duplicated to each fd that held them, status flags
-     * and capacity set, then the buffered bytes written back in through a descriptor of ours.
-     */
-    private static void restorePipe(Puppet puppet, FdTable fds, long inode, int above) {
-        puppet.resetScratch();
-        long pair = puppet.put(new byte[8]);
-        puppet.call("pipe2", PIPE2, pair, 0);
-        byte[] raw = io.jmigrate.engine.sys.ProcessVm.readBytes(puppet.pid, pair, 8);
-        java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(raw).order(java.nio.ByteOrder.LITTLE_ENDIAN);
-        int[] ends = {b.getInt(0), b.getInt(4)};
-        for (int i = 0; i < 2; i++) {
-            int high = (int) puppet.call("fcntl(F_DUPFD)", FCNTL, ends[i], F_DUPFD, above);
-            puppet.call("close", SyscallNumbers.CLOSE, ends[i]);
-            ends[i] = high;
-        }
-        boolean[] flagsSet = new boolean[2];
-        int writeTarget = -1;
-        for (FdEntry fd : fds.getFdsList()) {
-            if (fd.getKind() != FdKind.FD_PIPE || fd.getPipeInode() != inode) continue;
-            int end = (fd.getFlags() & 3) == 1 ? 1 : 0;
-            puppet.call("dup3 pipe to fd " + fd.getFd(), SyscallNumbers.DUP3, ends[end], fd.getFd(), fd.getFlags() & O_CLOEXEC);
-            if (!flagsSet[end]) {
-                puppet.call("fcntl(F_SETFL)", FCNTL, fd.getFd(), F_SETFL, fd.getFlags() & STATUS_FLAGS);
-                flagsSet[end] = true;
-            }
-            if (end == 1) writeTarget = fd.getFd();
-        }
-        PipeContents contents = fds.getPipesList().stream().filter(p -> p.getInode() == inode).findFirst().orElse(null);
-        if (contents != null) {
-            if (contents.getCapacity() != 0 && contents.getCapacity() != DEFAULT_PIPE_CAPACITY) {
-                puppet.call("fcntl(F_SETPIPE_SZ)", FCNTL, ends[0], Pipes.F_SETPIPE_SZ, contents.getCapacity());
-            }
-            if (!contents.getData().isEmpty()) {
-                int pidfd = PidFd.open(puppet.pid);
-                int ours = PidFd.getFd(pidfd, ends[1]);
-                try {
-                    Pipes.writeFully(ours, contents.getData().toByteArray());
-                } finally {
-                    io.jmigrate.engine.sys.Files.closeQuietly(ours);
-                    io.jmigrate.engine.sys.Files.closeQuietly(pidfd);
-                }
-            }
-        }
-        puppet.call("close", SyscallNumbers.CLOSE, ends[0]);
-        puppet.call("close", SyscallNumbers.CLOSE, ends[1]);
-    }
-
-    static void restore(Puppet puppet, FdTable fds) {
-        puppet.call("close_range", SyscallNumbers.CLOSE_RANGE, 0, 0xffffffffL, 0);
-        int above = fds.getFdsList().stream().mapToInt(FdEntry::getFd).max().orElse(0) + 1;
-        Set<Long> pipesDone = new HashSet<>();
+    static void restore(Puppet puppet, FdTable fds, PipeCarriers carriers) {
+        puppet.call("close_range", SyscallNumbers.CLOSE_RANGE, 0, carriers.base() - 1, 0);
         for (FdEntry fd : fds.getFdsList()) {
             if (fd.getKind() == FdKind.FD_PIPE) {
-                if (pipesDone.add(fd.getPipeInode())) restorePipe(puppet, fds, fd.getPipeInode(), above);
+                boolean writeEnd = (fd.getFlags() & 3) == 1;
+                puppet.call("dup3 pipe to fd " + fd.getFd(), SyscallNumbers.DUP3, carriers.end(fd.getPipeInode(), writeEnd),
+                        fd.getFd(), fd.getFlags() & O_CLOEXEC);
+                puppet.call("fcntl(F_SETFL)", FCNTL, fd.getFd(), F_SETFL, fd.getFlags() & STATUS_FLAGS);
                 continue;
             }
             puppet.resetScratch();
@@ -115,5 +66,6 @@ final class FdRestorer {
                 puppet.call("lseek fd " + fd.getFd(), SyscallNumbers.LSEEK, fd.getFd(), fd.getPos(), SEEK_SET);
             }
         }
+        carriers.close(puppet);
     }
 }

@@ -85,6 +85,9 @@ public final class Restorer {
             SeedSpawner.Born born = SeedSpawner.spawnPuppet(root, scratch, SCRATCH_SIZE);
             members.add(member(tree.getFirst(), born.site(), scratch));
             SessionRestorer.becomeSessionLeader(members.getFirst().puppet());
+            List<FdTable> fdTables = tree.stream().map(e -> images.fds(e.getPid())).toList();
+            PipeCarriers carriers = PipeCarriers.plan(fdTables);
+            carriers.create(members.getFirst().puppet(), fdTables);      // before the forks: every child inherits them
             for (ProcessEntry e : tree.subList(1, tree.size())) {
                 Member parent = members.stream().filter(m -> m.pid() == e.getPpid()).findFirst()
                         .orElseThrow(() -> new RestoreException("PID " + e.getPid() + ": its parent " + e.getPpid() + " is not in the images"));
@@ -99,7 +102,7 @@ public final class Restorer {
             long memNanos = 0, pagesRestored = 0;
             for (Member m : members) {
                 long t0 = System.nanoTime();
-                pagesRestored += restoreProcess(options, images, m, warnings);
+                pagesRestored += restoreProcess(options, images, m, carriers, warnings);
                 memNanos += System.nanoTime() - t0;
             }
             for (Member m : members) {
@@ -146,7 +149,8 @@ public final class Restorer {
     }
 
     /** Everything of one process but its final registers and release; returns the pages restored. */
-    private long restoreProcess(RestoreOptions options, ImageSet images, Member m, List<String> warnings) {
+    private long restoreProcess(RestoreOptions options, ImageSet images, Member m, PipeCarriers carriers,
+                                List<String> warnings) {
         int pid = m.pid();
         Puppet puppet = m.puppet();
         ProcessCore core = images.core(pid);
@@ -156,7 +160,7 @@ public final class Restorer {
         options.progress().accept(String.format("PID %d: restored %d VMAs and %d pages (map %.1f ms, fill %.1f ms)",
                 pid, mm.getVmasCount(), memory.pagesRestored, memory.mapNanos / 1e6, memory.fillNanos / 1e6));
 
-        FdRestorer.restore(puppet, images.fds(pid));
+        FdRestorer.restore(puppet, images.fds(pid), carriers);
         TaskStateRestorer.restoreProcess(puppet, core, warnings);
         ThreadCore leader = core.getThreads(0);
         TaskStateRestorer.restoreThread(puppet, leader);
