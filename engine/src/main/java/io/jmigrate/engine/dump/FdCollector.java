@@ -30,6 +30,7 @@ final class FdCollector {
             String target = procfs.fdTarget(pid, fd);
             table.addFds(target.startsWith("pipe:") ? describePipe(procfs, pid, fd, target) : describe(procfs, pid, fd, target));
         }
+        AnonFdCollector.link(pid, table);
         return table.build();
     }
 
@@ -43,9 +44,7 @@ final class FdCollector {
     private static FdEntry describe(ProcFs procfs, int pid, int fd, String target) {
         String which = "fd " + fd + " of PID " + pid;
         if (target.startsWith("socket:")) throw refuse(which, "is a socket (" + target + "); sockets are not supported yet");
-        if (target.startsWith("anon_inode:")) {
-            throw refuse(which, "is " + target.substring("anon_inode:".length()) + "; this kind of descriptor is not supported yet");
-        }
+        if (target.startsWith("anon_inode:")) return AnonFdCollector.describe(procfs, pid, fd, target);
         if (!target.startsWith("/")) throw refuse(which, "is " + target + "; this kind of descriptor is not supported yet");
         if (target.endsWith(" (deleted)")) {
             throw refuse(which, "is the deleted file " + target + "; open deleted files are not supported yet");

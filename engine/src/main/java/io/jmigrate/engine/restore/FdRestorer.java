@@ -29,7 +29,7 @@ final class FdRestorer {
     /** Checks, before anything is created, that every file is still where the dump found it. */
     static void verify(FdTable fds) {
         for (FdEntry fd : fds.getFdsList()) {
-            if (fd.getKind() == FdKind.FD_PIPE) continue;
+            if (fd.getKind() == FdKind.FD_PIPE || AnonFdRestorer.handles(fd)) continue;
             Path path = Path.of(fd.getPath());
             try {
                 Map<String, Object> st = Files.readAttributes(path, "unix:ino,dev,size");
@@ -54,6 +54,10 @@ final class FdRestorer {
                 puppet.call("fcntl(F_SETFL)", FCNTL, fd.getFd(), F_SETFL, fd.getFlags() & STATUS_FLAGS);
                 continue;
             }
+            if (AnonFdRestorer.handles(fd)) {
+                AnonFdRestorer.create(puppet, fd);
+                continue;
+            }
             puppet.resetScratch();
             int flags = fd.getFlags() & ~(O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY);
             long opened = puppet.call("open fd " + fd.getFd() + " " + fd.getPath(), SyscallNumbers.OPENAT, AT_FDCWD,
@@ -66,6 +70,7 @@ final class FdRestorer {
                 puppet.call("lseek fd " + fd.getFd(), SyscallNumbers.LSEEK, fd.getFd(), fd.getPos(), SEEK_SET);
             }
         }
+        AnonFdRestorer.finish(puppet, fds);       // needs every fd in place: dups, epoll interest lists
         carriers.close(puppet);
     }
 }

@@ -12,6 +12,9 @@ public final class SyscallNumbers {
             PROCESS_VM_READV = 310, PROCESS_VM_WRITEV = 311, USERFAULTFD = 323, RSEQ = 334,
             PIDFD_SEND_SIGNAL = 424, PIDFD_OPEN = 434, CLONE3 = 435, CLOSE_RANGE = 436, PIDFD_GETFD = 438,
             SIGALTSTACK = 131, GETITIMER = 36, SETITIMER = 38, RT_SIGPENDING = 127, EXIT = 60;
+    /** Anon-inode descriptors: created inside the restored process. */
+    public static final int EVENTFD2 = 290, TIMERFD_CREATE = 283, TIMERFD_SETTIME = 286, TIMERFD_GETTIME = 287,
+            SIGNALFD4 = 289, EPOLL_CREATE1 = 291, EPOLL_CTL = 233, CLOCK_GETTIME = 228, KCMP = 312;
 
     private SyscallNumbers() {}
 }
