@@ -197,7 +197,7 @@ public final class Dumper {
      */
     private void rehearse(int pid) {
         VmaCollector.collect(pid, procfs.smaps(pid));
-        FdCollector.collect(procfs, pid);
+        FdCollector.collect(procfs, pid, false);
         procfs.stat(pid);
         procfs.limits(pid);
         procfs.auxv(pid);

@@ -29,10 +29,27 @@ final class FdCollector {
     private FdCollector() {}
 
     static FdTable collect(ProcFs procfs, int pid) {
+        return collect(procfs, pid, true);
+    }
+
+    /** @param frozen the process is frozen: socket queues are read only then (see {@link UnixSocketCollector}) */
+    static FdTable collect(ProcFs procfs, int pid, boolean frozen) {
+        try (UnixSocketCollector sockets = new UnixSocketCollector(pid, frozen)) {
+            FdTable.Builder table = collect(procfs, pid, sockets);
+            sockets.addStates(table);
+            return table.build();
+        }
+    }
+
+    private static FdTable.Builder collect(ProcFs procfs, int pid, UnixSocketCollector sockets) {
         FdTable.Builder table = FdTable.newBuilder();
         Map<Long, int[]> pipeEnds = new TreeMap<>();          // inode -> {a read end fd, a write end fd}
         for (int fd : procfs.fdNumbers(pid)) {
             String target = procfs.fdTarget(pid, fd);
+            if (target.startsWith("socket:")) {
+                table.addFds(sockets.describe(procfs, fd, target));
+                continue;
+            }
             FdEntry entry = target.startsWith("pipe:") ? describePipe(procfs, pid, fd, target) : describe(procfs, pid, fd, target);
             if (entry.getKind() == FdKind.FD_PIPE) {
                 int[] ends = pipeEnds.computeIfAbsent(entry.getPipeInode(), k -> new int[]{-1, -1});
@@ -41,7 +58,7 @@ final class FdCollector {
             table.addFds(entry);
         }
         if (!pipeEnds.isEmpty()) addPipeContents(pid, pipeEnds, table);
-        return table.build();
+        return table;
     }
 
     /** A pipe can be recreated only if both of its ends are ours: the other side's process is not in the dump. */
@@ -77,7 +94,6 @@ final class FdCollector {
 
     private static FdEntry describe(ProcFs procfs, int pid, int fd, String target) {
         String which = "fd " + fd + " of PID " + pid;
-        if (target.startsWith("socket:")) throw refuse(which, "is a socket (" + target + "); sockets are not supported yet");
         if (target.startsWith("anon_inode:")) {
             throw refuse(which, "is " + target.substring("anon_inode:".length()) + "; this kind of descriptor is not supported yet");
         }

@@ -29,8 +29,10 @@ final class FdRestorer {
 
     /** Checks, before anything is created, that every file is still where the dump found it. */
     static void verify(FdTable fds) {
+        UnixSocketRestorer.verify(fds);
         for (FdEntry fd : fds.getFdsList()) {
             if (fd.getKind() == FdKind.FD_PIPE) continue;
+            if (fd.getKind() == FdKind.FD_UNIX_SOCKET) continue;
             Path path = Path.of(fd.getPath());
             try {
                 Map<String, Object> st = Files.readAttributes(path, "unix:ino,dev,size");
@@ -98,7 +100,12 @@ final class FdRestorer {
         puppet.call("close_range", SyscallNumbers.CLOSE_RANGE, 0, 0xffffffffL, 0);
         int above = fds.getFdsList().stream().mapToInt(FdEntry::getFd).max().orElse(0) + 1;
         Set<Long> pipesDone = new HashSet<>();
+        UnixSocketRestorer sockets = new UnixSocketRestorer(fds);
         for (FdEntry fd : fds.getFdsList()) {
+            if (fd.getKind() == FdKind.FD_UNIX_SOCKET) {
+                sockets.restore(puppet, fd, above);
+                continue;
+            }
             if (fd.getKind() == FdKind.FD_PIPE) {
                 if (pipesDone.add(fd.getPipeInode())) restorePipe(puppet, fds, fd.getPipeInode(), above);
                 continue;
