@@ -166,7 +166,7 @@ class FailurePathTest {
     /** What the holder fixture holds, and the words the refusal must say about it. */
     enum Held {
         PIPE("pipe", "is one end of pipe:[", "pipes between processes are not supported yet"),
-        SOCKET("socket", "is a socket (socket:[", "sockets are not supported yet"),
+        SOCKET("socket", "is a TCP socket (socket:[", "TCP/UDP sockets are not supported yet"),
         CHILD("child", "has child processes [", "process trees are not supported yet"),
         ZOMBIE_CHILD("zombie", "has child processes [", "process trees are not supported yet");
 
