@@ -78,7 +78,7 @@ public final class Dumper {
         for (int pid : tree) {
             if (pid != root) Preflight.check(procfs, pid);
             rehearse(pid);                               // refusals before an old image set is replaced
-            rehearsedFds.put(pid, FdCollector.collect(procfs, pid));
+            rehearsedFds.put(pid, FdCollector.collect(procfs, pid, false));   // running: socket queues are not read
         }
         PipeCollector.check(rehearsedFds);
         ImageWriter images = ImageWriter.create(options.imagesDir());

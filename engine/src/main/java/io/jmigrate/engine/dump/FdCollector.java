@@ -25,13 +25,30 @@ final class FdCollector {
 
     /** The process's descriptors; pipes are described here and checked and read tree-wide by {@link PipeCollector}. */
     static FdTable collect(ProcFs procfs, int pid) {
+        return collect(procfs, pid, true);
+    }
+
+    /** @param frozen the process is frozen: socket queues are read only then (see {@link UnixSocketCollector}) */
+    static FdTable collect(ProcFs procfs, int pid, boolean frozen) {
+        try (UnixSocketCollector sockets = new UnixSocketCollector(pid, frozen)) {
+            FdTable.Builder table = collect(procfs, pid, sockets);
+            sockets.addStates(table);
+            return table.build();
+        }
+    }
+
+    private static FdTable.Builder collect(ProcFs procfs, int pid, UnixSocketCollector sockets) {
         FdTable.Builder table = FdTable.newBuilder();
         for (int fd : procfs.fdNumbers(pid)) {
             String target = procfs.fdTarget(pid, fd);
+            if (target.startsWith("socket:")) {
+                table.addFds(sockets.describe(procfs, fd, target));
+                continue;
+            }
             table.addFds(target.startsWith("pipe:") ? describePipe(procfs, pid, fd, target) : describe(procfs, pid, fd, target));
         }
         AnonFdCollector.link(pid, table);
-        return table.build();
+        return table;
     }
 
     private static FdEntry describePipe(ProcFs procfs, int pid, int fd, String target) {
@@ -43,7 +60,6 @@ final class FdCollector {
 
     private static FdEntry describe(ProcFs procfs, int pid, int fd, String target) {
         String which = "fd " + fd + " of PID " + pid;
-        if (target.startsWith("socket:")) throw refuse(which, "is a socket (" + target + "); sockets are not supported yet");
         if (target.startsWith("anon_inode:")) return AnonFdCollector.describe(procfs, pid, fd, target);
         if (!target.startsWith("/")) throw refuse(which, "is " + target + "; this kind of descriptor is not supported yet");
         if (target.endsWith(" (deleted)")) {

@@ -28,8 +28,9 @@ final class FdRestorer {
 
     /** Checks, before anything is created, that every file is still where the dump found it. */
     static void verify(FdTable fds) {
+        UnixSocketRestorer.verify(fds);
         for (FdEntry fd : fds.getFdsList()) {
-            if (fd.getKind() == FdKind.FD_PIPE || AnonFdRestorer.handles(fd)) continue;
+            if (fd.getKind() == FdKind.FD_PIPE || fd.getKind() == FdKind.FD_UNIX_SOCKET || AnonFdRestorer.handles(fd)) continue;
             Path path = Path.of(fd.getPath());
             try {
                 Map<String, Object> st = Files.readAttributes(path, "unix:ino,dev,size");
@@ -46,7 +47,13 @@ final class FdRestorer {
 
     static void restore(Puppet puppet, FdTable fds, PipeCarriers carriers) {
         puppet.call("close_range", SyscallNumbers.CLOSE_RANGE, 0, carriers.base() - 1, 0);
+        UnixSocketRestorer sockets = new UnixSocketRestorer(fds);
+        int above = carriers.base();          // temporaries go above every dumped fd number of the tree
         for (FdEntry fd : fds.getFdsList()) {
+            if (fd.getKind() == FdKind.FD_UNIX_SOCKET) {
+                sockets.restore(puppet, fd, above);
+                continue;
+            }
             if (fd.getKind() == FdKind.FD_PIPE) {
                 boolean writeEnd = (fd.getFlags() & 3) == 1;
                 puppet.call("dup3 pipe to fd " + fd.getFd(), SyscallNumbers.DUP3, carriers.end(fd.getPipeInode(), writeEnd),
