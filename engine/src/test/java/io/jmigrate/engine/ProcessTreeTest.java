@@ -67,6 +67,38 @@ class ProcessTreeTest {
         }
     }
 
+    @Test
+    void zombieChildComesBackAsTheSameZombie() {
+        ProcFs procfs = new ProcFs();
+        try (Workloads workloads = new Workloads()) {
+            Path log = tmp.resolve("holder.log");
+            int pid = workloads.start(log, Workloads.fixture("holder").toString(), log.toString(), "zombie");
+            int zombie = Integer.parseInt(Workloads.awaitLog(log, TIMEOUT, "child", l -> l.stream().anyMatch(s -> s.startsWith("child ")))
+                    .stream().filter(s -> s.startsWith("child ")).findFirst().orElseThrow().substring("child ".length()).trim());
+            workloads.adopt(zombie);
+            Workloads.awaitLog(log, TIMEOUT, "ticks", l -> TickLog.lastTick(l) >= 3);
+            long deadline = System.nanoTime() + TIMEOUT.toNanos();
+            while (procfs.stat(zombie).state() != 'Z') {
+                if (System.nanoTime() > deadline) throw new AssertionError("child never became a zombie");
+                Thread.onSpinWait();
+            }
+            ProcStat before = procfs.stat(zombie);
+            assertEquals(7 << 8, before.exitCode(), "the holder's zombie exited with status 7");
+
+            new Dumper().dump(DumpOptions.of(pid, tmp.resolve("images")));
+            Workloads.awaitGone(pid);
+            Workloads.awaitGone(zombie);
+            long ticks = TickLog.lastTick(Workloads.lines(log));
+            new Restorer().restore(RestoreOptions.of(tmp.resolve("images")));
+
+            ProcStat after = procfs.stat(zombie);
+            assertEquals('Z', after.state(), "a zombie again");
+            assertEquals(pid, after.ppid(), "child of the same parent");
+            assertEquals(before.exitCode(), after.exitCode(), "with the same exit status");
+            TickLog.assertConsecutive(Workloads.awaitLog(log, TIMEOUT, "ticks after restore", l -> TickLog.lastTick(l) >= ticks + 3));
+        }
+    }
+
     private static Path roleLog(Path log, String role) {
         return log.resolveSibling(log.getFileName() + "." + role);
     }

@@ -24,6 +24,7 @@ import io.jmigrate.engine.proc.ProcFs;
 import io.jmigrate.engine.proc.ProcStat;
 import io.jmigrate.engine.proc.ProcStatus;
 import io.jmigrate.engine.sys.SyscallNumbers;
+import io.jmigrate.engine.sys.Reaper;
 import io.jmigrate.engine.sys.ZeroPage;
 
 import java.util.ArrayList;
@@ -74,6 +75,9 @@ public final class Dumper {
         int root = options.pid();
         long startedAt = System.nanoTime();
         List<Integer> tree = ProcessTreeWalker.walk(procfs, root);
+        // Zombies have exited: nothing to freeze or copy, only their entry (their parent has yet to reap them).
+        List<Integer> zombies = tree.stream().filter(pid -> pid != root && isZombie(pid)).toList();
+        tree = tree.stream().filter(pid -> !zombies.contains(pid)).toList();
         Map<Integer, FdTable> rehearsedFds = new LinkedHashMap<>();
         for (int pid : tree) {
             if (pid != root) Preflight.check(procfs, pid);
@@ -102,7 +106,9 @@ public final class Dumper {
                 options.progress().accept("froze PID " + pid + " (" + frozen.threads().size() + " thread(s))");
             }
             List<Integer> again = ProcessTreeWalker.walk(procfs, root);
-            if (!again.equals(tree)) {
+            List<Integer> walked = new ArrayList<>(tree);
+            walked.addAll(zombies);
+            if (!new java.util.HashSet<>(again).equals(new java.util.HashSet<>(walked))) {
                 throw new DumpRefusedException("the process tree of PID " + root + " changed while it was being frozen ("
                         + tree + " became " + again + "); try again");
             }
@@ -121,6 +127,11 @@ public final class Dumper {
                         .setBytesWritten(stats.getBytesWritten() + d.memory().pagesWritten * 4096)
                         .setMemoryNanos(stats.getMemoryNanos() + d.memNanos());
             }
+            for (int zombie : zombies) {
+                ProcStat z = procfs.stat(zombie);
+                pstree.addProcesses(ProcessEntry.newBuilder().setPid(zombie).setPpid(z.ppid()).setPgid(z.pgrp())
+                        .setSid(z.session()).setZombie(true).setExitStatus(z.exitCode()));
+            }
             images.writeMessage(ImageKind.PSTREE, root, pstree.build());
             // The inventory is written last: until it exists the directory is not a complete image set.
             // The processes are still frozen, so a failure here resumes them untouched.
@@ -136,6 +147,10 @@ public final class Dumper {
             for (Member m : members) {
                 if (options.leaveRunning()) m.frozen().resume();
                 else m.frozen().kill();
+            }
+            if (!options.leaveRunning()) {
+                // their parents are gone: re-parented to us (the subreaper), they are reaped here and free their PIDs
+                for (int zombie : zombies) Reaper.awaitGone(zombie, java.time.Duration.ofSeconds(5));
             }
             options.progress().accept(options.leaveRunning() ? "resumed " + tree : "killed " + tree + " (images are complete)");
             return new DumpResult(root, options.imagesDir(), stats.build());
@@ -271,6 +286,14 @@ public final class Dumper {
             return kb * 1024;
         } catch (RuntimeException e) {
             return 0;      // only an optimisation; the preflight already vouched for the process
+        }
+    }
+
+    private boolean isZombie(int pid) {
+        try {
+            return procfs.stat(pid).state() == 'Z';
+        } catch (RuntimeException e) {
+            return false;
         }
     }
 

@@ -175,9 +175,11 @@ public final class ImageSet {
         }
         if (pids.isEmpty()) return "pstree.img lists no processes";
         if (!pids.contains(rootPid)) return "the root pid " + rootPid + " is not in pstree.img " + pids;
-        for (int pid : pids)
+        for (ProcessEntry e : tree.getProcessesList()) {
+            if (e.getZombie()) continue;             // a zombie is only its entry: no memory, files or threads
             for (ImageKind kind : ImageKind.PER_PROCESS)
-                if (!names.contains(kind.fileName(pid))) return "no " + kind.fileName(pid) + " for pid " + pid + " of pstree.img";
+                if (!names.contains(kind.fileName(e.getPid()))) return "no " + kind.fileName(e.getPid()) + " for pid " + e.getPid() + " of pstree.img";
+        }
         for (String name : names) {
             int pid = ImageKind.pidOf(name);
             if (pid > 0 && !pids.contains(pid)) return name + " is for pid " + pid + ", which is not in pstree.img";

@@ -54,8 +54,8 @@ public final class Restorer {
         ImageSet images = ImageSet.open(options.imagesDir());
         List<ProcessEntry> tree = images.pstree().getProcessesList();
         for (ProcessEntry e : tree) {
-            FdRestorer.verify(images.fds(e.getPid()));
-            for (int tid : e.getThreadsList()) {
+            if (!e.getZombie()) FdRestorer.verify(images.fds(e.getPid()));
+            for (int tid : e.getZombie() ? List.of(e.getPid()) : e.getThreadsList()) {
                 if (Signals.exists(tid)) {
                     throw new RestoreException((tid == e.getPid() ? "PID " : "thread ID ") + tid + " is already in use by "
                             + SeedSpawner.describe(tid) + "; a process can only be restored with the PID it had");
@@ -76,7 +76,7 @@ public final class Restorer {
         long start = System.nanoTime();
         List<String> warnings = new ArrayList<>();
         int root = tree.getFirst().getPid();
-        long scratch = freeAddress(tree.stream().map(e -> images.mm(e.getPid())).toList(), SCRATCH_SIZE);
+        long scratch = freeAddress(tree.stream().filter(e -> !e.getZombie()).map(e -> images.mm(e.getPid())).toList(), SCRATCH_SIZE);
         List<Member> members = new ArrayList<>();
         boolean released = false;
         try {
@@ -85,13 +85,17 @@ public final class Restorer {
             SeedSpawner.Born born = SeedSpawner.spawnPuppet(root, scratch, SCRATCH_SIZE);
             members.add(member(tree.getFirst(), born.site(), scratch));
             SessionRestorer.becomeSessionLeader(members.getFirst().puppet());
-            List<FdTable> fdTables = tree.stream().map(e -> images.fds(e.getPid())).toList();
+            List<FdTable> fdTables = tree.stream().filter(e -> !e.getZombie()).map(e -> images.fds(e.getPid())).toList();
             PipeCarriers carriers = PipeCarriers.plan(fdTables);
             carriers.create(members.getFirst().puppet(), fdTables);      // before the forks: every child inherits them
             for (ProcessEntry e : tree.subList(1, tree.size())) {
                 Member parent = members.stream().filter(m -> m.pid() == e.getPpid()).findFirst()
                         .orElseThrow(() -> new RestoreException("PID " + e.getPid() + ": its parent " + e.getPpid() + " is not in the images"));
                 ProcessForker.fork(parent.puppet(), e.getPid());
+                if (e.getZombie()) {
+                    Zombies.die(e, parent.puppet().syscalls.site(), scratch, SCRATCH_SIZE);
+                    continue;
+                }
                 Member child = member(e, parent.puppet().syscalls.site(), scratch);
                 members.add(child);
                 if (e.getSid() == e.getPid()) SessionRestorer.becomeSessionLeader(child.puppet());
