@@ -39,22 +39,9 @@ final class Preflight {
                     + " (a debugger or strace?); detach it first");
         }
         // State the restore does not carry over yet: refused rather than silently lost.
-        if (status.uids().real() != 0 || status.uids().effective() != 0 || status.gids().real() != 0
-                || status.gids().effective() != 0 || !status.groups().stream().allMatch(g -> g == 0)) {
-            throw new DumpRefusedException("PID " + pid + " (" + stat.comm() + ") runs as uid " + status.uids().effective()
-                    + " gid " + status.gids().effective() + "; only processes running as root are supported yet (credentials are not restored)");
-        }
-        long ourCaps = procfs.status((int) ProcessHandle.current().pid()).capEff();
-        if (status.capEff() != ourCaps) {
-            throw new DumpRefusedException("PID " + pid + " (" + stat.comm() + ") has capabilities 0x" + Long.toHexString(status.capEff())
-                    + " (jmigrate has 0x" + Long.toHexString(ourCaps) + "); capability sets are not restored yet");
-        }
         if (status.seccomp() > 0) {
             throw new DumpRefusedException("PID " + pid + " (" + stat.comm() + ") uses seccomp (mode " + status.seccomp()
                     + "); seccomp filters are not supported yet");
-        }
-        if (status.noNewPrivs()) {
-            throw new DumpRefusedException("PID " + pid + " (" + stat.comm() + ") has no_new_privs set; it is not restored yet");
         }
         String timers = procfs.readText(pid, "timers").strip();
         if (!timers.isEmpty()) {

@@ -30,8 +30,7 @@ final class ThreadCollector {
                 .setTid(tid)
                 .setComm(comm)
                 .setRegs(RegsProto.toProto(thread.savedRegs()))
-                .setXstate(ByteString.copyFrom(Ptrace.getXstate(tid)))
-                .setSigmask(Ptrace.getSigmask(tid));
+                .setXstate(ByteString.copyFrom(Ptrace.getXstate(tid)));
         for (byte[] info : Ptrace.peekSiginfo(tid, false)) b.addPendingSignals(ByteString.copyFrom(info));
         long[] rseq = Ptrace.rseqConfiguration(tid);
         if (rseq[0] != 0) {
@@ -46,6 +45,9 @@ final class ThreadCollector {
         inThread.call("sigaltstack", SyscallNumbers.SIGALTSTACK, 0, scratch);
         ByteBuffer ss = ByteBuffer.wrap(ProcessVm.readBytes(tid, scratch, 24)).order(ByteOrder.LITTLE_ENDIAN);
         b.setSigaltstack(SignalStack.newBuilder().setSp(ss.getLong(0)).setFlags(ss.getInt(8)).setSize(ss.getLong(16)));
+        // Read after the injected calls: a thread stopped in sigsuspend/ppoll/pselect shows its temporary mask
+        // until it passes the kernel's exit path once, which puts back the real one (restore_saved_sigmask).
+        b.setSigmask(Ptrace.getSigmask(tid));
         return b.build();
     }
 

@@ -173,6 +173,7 @@ public final class Restorer {
             m.threads().add(ThreadCreator.create(puppet, thread));
         }
         if (m.threads().size() > 1) options.progress().accept("PID " + pid + ": created " + (m.threads().size() - 1) + " more thread(s)");
+        for (ThreadTask t : m.threads()) CredentialsRestorer.restore(t.puppet(), core.getCreds());   // last: drops root
         puppet.call("munmap scratch", SyscallNumbers.MUNMAP, puppet.scratch, SCRATCH_SIZE);
 
         for (ThreadTask t : m.threads()) Ptrace.setSigmask(t.core().getTid(), t.core().getSigmask());
