@@ -57,6 +57,7 @@ class TcpListenTest {
             Path log = tmp.resolve("listener.log");
             int pid = workloads.start(log, Workloads.fixture("listener").toString(), log.toString(), Integer.toString(port));
             boolean v6 = awaitReady(log).endsWith("v6 yes");
+            assertEquals(hasIpv6Loopback(), v6, "the fixture listens on ::1 where the host has it");
             assertEquals("echo hello from " + pid, echo("127.0.0.1", port, "hello"));
             if (v6) assertEquals("echo hello6 from " + pid, echo("::1", port, "hello6"));
             Map<Integer, Integer> flags = socketFlags(pid);
@@ -145,11 +146,45 @@ class TcpListenTest {
         }
     }
 
+    @Test
+    void listenerSharedWithAChildIsRefusedAndTheProcessRunsOn() {
+        try (Workloads workloads = new Workloads()) {
+            int port = freePort();
+            Path log = tmp.resolve("fork.log");
+            int pid = workloads.start(log, Workloads.fixture("listener").toString(), log.toString(),
+                    Integer.toString(port), "fork");
+            awaitReady(log);
+            int child = Workloads.lines(log).stream().filter(l -> l.startsWith("child ")).findFirst()
+                    .map(l -> Integer.parseInt(l.substring("child ".length()))).orElseThrow();
+            workloads.adopt(child);
+            String m = assertRefused(pid, tmp.resolve("images"), child);
+            assertTrue(m.contains("listening on 127.0.0.1:" + port) && m.contains("PID " + pid + " holds too")
+                    && m.contains("listening sockets shared between processes are not supported yet"), m);
+            assertRunsUntouched(pid, log);
+            assertTrue(Workloads.alive(child));
+            assertEquals("echo shared from " + pid, echo("127.0.0.1", port, "shared"));
+        }
+    }
+
+    private static boolean hasIpv6Loopback() {
+        try {
+            return Files.readString(Path.of("/proc/net/if_inet6")).lines()
+                    .anyMatch(l -> l.startsWith("00000000000000000000000000000001"));
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
     private static String assertRefused(int pid, Path images) {
+        return assertRefused(pid, images, pid);
+    }
+
+    /** Dumps the tree of {@code pid}; the refusal names {@code culprit}. */
+    private static String assertRefused(int pid, Path images, int culprit) {
         DumpRefusedException e = assertThrows(DumpRefusedException.class,
                 () -> new Dumper().dump(DumpOptions.of(pid, images)));
         String m = e.getMessage();
-        assertTrue(m.contains("of PID " + pid) && m.matches("fd \\d+ of PID .*"), m);
+        assertTrue(m.contains("of PID " + culprit) && m.matches("fd \\d+ of PID .*"), m);
         assertFalse(m.contains("\n"), "one line: " + m);
         assertFalse(Files.exists(images), "no images left behind");
         return m;

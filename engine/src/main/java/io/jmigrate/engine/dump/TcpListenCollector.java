@@ -3,12 +3,16 @@ package io.jmigrate.engine.dump;
 import com.google.protobuf.ByteString;
 import io.jmigrate.engine.image.proto.FdEntry;
 import io.jmigrate.engine.image.proto.FdKind;
+import io.jmigrate.engine.image.proto.FdTable;
 import io.jmigrate.engine.image.proto.TcpListenState;
 import io.jmigrate.engine.proc.ProcFs;
 import io.jmigrate.engine.sys.Files;
 import io.jmigrate.engine.sys.InetSockets;
 import io.jmigrate.engine.sys.PidFd;
 import io.jmigrate.engine.sys.Sockets;
+
+import java.util.HashMap;
+import java.util.Map;
 
 /**
  * Describes AF_INET/AF_INET6 sockets. Supported: TCP sockets in state LISTEN with an empty accept queue (their
@@ -70,6 +74,23 @@ final class TcpListenCollector {
             Files.closeQuietly(copy);
             Files.closeQuietly(pidfd);
         }
+    }
+
+    /** Refuses a listening socket held by more than one process of the tree (each would bind it anew). */
+    static void checkNotShared(Map<Integer, FdTable> tables) {
+        Map<Long, int[]> holders = new HashMap<>();
+        tables.forEach((pid, table) -> {
+            for (FdEntry fd : table.getFdsList()) {
+                if (fd.getKind() != FdKind.FD_TCP_LISTEN) continue;
+                int[] first = holders.putIfAbsent(fd.getInode(), new int[]{pid, fd.getFd()});
+                if (first != null && first[0] != pid) {
+                    throw refuse("fd " + fd.getFd() + " of PID " + pid, "is a TCP socket listening on "
+                            + InetSockets.describe(fd.getTcpListen().getSockaddr().toByteArray()) + " (" + fd.getPath()
+                            + ") that PID " + first[0] + " holds too (fd " + first[1] + "); listening sockets shared"
+                            + " between processes are not supported yet");
+                }
+            }
+        });
     }
 
     private static DumpRefusedException refuse(String which, String what) {
