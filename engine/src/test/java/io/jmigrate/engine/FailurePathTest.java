@@ -166,7 +166,7 @@ class FailurePathTest {
     /** What the holder fixture holds, and the words the refusal must say about it. */
     enum Held {
         PIPE("pipe", "is one end of pipe:[", "whose other end belongs to a process outside the dumped tree"),
-        SOCKET("socket", "is a TCP socket (socket:[", "TCP/UDP sockets are not supported yet");
+        SOCKET("socket", "is a TCP socket (socket:[", "only listening TCP sockets are supported");
 
         final String arg;
         final List<String> words;

@@ -122,7 +122,7 @@ class UnixSocketsTest {
 
     /** What the holder fixture holds, and the words the refusal must say about it. */
     enum Refused {
-        INET("socket", "is a TCP socket (socket:[", "AF_INET", "TCP/UDP sockets are not supported yet"),
+        INET("socket", "is a TCP socket (socket:[", "AF_INET", "only listening TCP sockets are supported"),
         BOUND("unixbound", "is a unix SOCK_DGRAM socket (socket:[", "bound to ", "holder.sock",
                 "named unix sockets are not supported yet"),
         LISTENING("unixlisten", "is a unix SOCK_STREAM socket (socket:[", "listening on ", "holder.sock",

@@ -85,6 +85,7 @@ public final class Dumper {
             rehearsedFds.put(pid, FdCollector.collect(procfs, pid, false));   // running: socket queues are not read
         }
         PipeCollector.check(rehearsedFds);
+        TcpListenCollector.checkNotShared(rehearsedFds);
         ImageWriter images = ImageWriter.create(options.imagesDir());
         List<Member> members = new ArrayList<>();
         try {

@@ -42,7 +42,8 @@ final class FdCollector {
         for (int fd : procfs.fdNumbers(pid)) {
             String target = procfs.fdTarget(pid, fd);
             if (target.startsWith("socket:")) {
-                table.addFds(sockets.describe(procfs, fd, target));
+                FdEntry inet = TcpListenCollector.describe(procfs, pid, fd, target);
+                table.addFds(inet != null ? inet : sockets.describe(procfs, fd, target));
                 continue;
             }
             table.addFds(target.startsWith("pipe:") ? describePipe(procfs, pid, fd, target) : describe(procfs, pid, fd, target));

@@ -29,8 +29,10 @@ final class FdRestorer {
     /** Checks, before anything is created, that every file is still where the dump found it. */
     static void verify(FdTable fds) {
         UnixSocketRestorer.verify(fds);
+        TcpListenRestorer.verify(fds);
         for (FdEntry fd : fds.getFdsList()) {
-            if (fd.getKind() == FdKind.FD_PIPE || fd.getKind() == FdKind.FD_UNIX_SOCKET || AnonFdRestorer.handles(fd)) continue;
+            if (fd.getKind() == FdKind.FD_PIPE || fd.getKind() == FdKind.FD_UNIX_SOCKET || AnonFdRestorer.handles(fd)
+                    || TcpListenRestorer.handles(fd)) continue;
             Path path = Path.of(fd.getPath());
             try {
                 Map<String, Object> st = Files.readAttributes(path, "unix:ino,dev,size");
@@ -52,6 +54,10 @@ final class FdRestorer {
         for (FdEntry fd : fds.getFdsList()) {
             if (fd.getKind() == FdKind.FD_UNIX_SOCKET) {
                 sockets.restore(puppet, fd, above);
+                continue;
+            }
+            if (TcpListenRestorer.handles(fd)) {
+                TcpListenRestorer.restore(puppet, fds, fd, above);
                 continue;
             }
             if (fd.getKind() == FdKind.FD_PIPE) {
