@@ -81,6 +81,7 @@ public final class Dumper {
             rehearsedFds.put(pid, FdCollector.collect(procfs, pid, false));   // running: socket queues are not read
         }
         PipeCollector.check(rehearsedFds);
+        UnixSocketCollector.acrossTree(rehearsedFds);
         ImageWriter images = ImageWriter.create(options.imagesDir());
         List<Member> members = new ArrayList<>();
         try {
@@ -108,6 +109,7 @@ public final class Dumper {
             }
             Map<Integer, FdTable> fdTables = new LinkedHashMap<>();
             for (Member m : members) fdTables.put(m.pid(), FdCollector.collect(procfs, m.pid()));
+            fdTables = UnixSocketCollector.acrossTree(fdTables);
             Map<Integer, List<io.jmigrate.engine.image.proto.PipeContents>> pipes = PipeCollector.collect(fdTables);
             ProcessTree.Builder pstree = ProcessTree.newBuilder();
             DumpStats.Builder stats = DumpStats.newBuilder();
