@@ -2,6 +2,7 @@ package io.jmigrate.engine;
 
 import io.jmigrate.engine.compel.Freezer;
 import io.jmigrate.engine.dump.DumpOptions;
+import io.jmigrate.engine.dump.DumpRefusedException;
 import io.jmigrate.engine.dump.Dumper;
 import io.jmigrate.engine.image.ImageSet;
 import io.jmigrate.engine.image.proto.FdEntry;
@@ -25,6 +26,7 @@ import java.util.stream.Collectors;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -66,8 +68,77 @@ class PythonDuplexPipeTest {
                     mine.send(sent)
             """.formatted(IN_FLIGHT);
 
+    /** The same over a SOCK_DGRAM pair from socket.socketpair and os.fork: message boundaries must hold. */
+    private static final String DGRAM_SCRIPT = """
+            import os, sys, time, socket
+            log = open(sys.argv[1], 'a', buffering=1)
+            mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+            child = os.fork()
+            if child == 0:
+                mine.close()
+                while True:
+                    n = int(theirs.recv(64))
+                    theirs.send(str(n * n).encode())
+            fd = theirs.fileno()
+            theirs.close()
+            log.write(f"start pid {os.getpid()} child {child} fd {fd}\\n")
+            sent = 0
+            for _ in range(%d):
+                sent += 1
+                mine.send(str(sent).encode())
+            step = 0
+            while True:
+                step += 1
+                reply = int(mine.recv(64))
+                if reply != step * step:
+                    log.write(f"CORRUPT reply {reply} to {step}\\n"); sys.exit(3)
+                log.write(f"tick {step}\\n")
+                time.sleep(0.01)
+                sent += 1
+                mine.send(str(sent).encode())
+            """.formatted(IN_FLIGHT);
+
     @TempDir
     Path tmp;
+
+    @Test
+    void datagramPairSplitAcrossProcessesIsRefusedForTheChildAloneAndSurvivesForTheTree() throws IOException {
+        Path script = Files.writeString(tmp.resolve("dgram.py"), DGRAM_SCRIPT);
+        try (Workloads workloads = new Workloads()) {
+            Path log = tmp.resolve("dgram.log");
+            int pid = workloads.start(log.resolveSibling("dgram.out"), "/usr/bin/python3", "-I", script.toString(), log.toString());
+            List<String> started = Workloads.awaitLog(log, TIMEOUT, "ticks", l -> TickLog.lastTick(l) >= 3);
+            int child = Integer.parseInt(started.getFirst().replaceAll(".*child (\\d+).*", "$1"));
+            int fd = Integer.parseInt(started.getFirst().replaceAll(".*fd (\\d+).*", "$1"));
+            workloads.adopt(child);
+
+            // The child alone: its socket's peer is in its parent, outside the dumped tree.
+            DumpRefusedException refused = assertThrows(DumpRefusedException.class,
+                    () -> new Dumper().dump(DumpOptions.of(child, tmp.resolve("child-only"))));
+            assertTrue(refused.getMessage().contains("fd " + fd + " of PID " + child + " is one end of a unix socket pair"),
+                    refused.getMessage());
+            assertTrue(refused.getMessage().contains("belongs to a process outside the dumped tree"), refused.getMessage());
+            assertFalse(Files.exists(tmp.resolve("child-only").resolve("inventory.img")), "no image set left behind");
+            long before = TickLog.lastTick(Workloads.lines(log));
+            Workloads.awaitLog(log, TIMEOUT, "ticks after the refusal", l -> TickLog.lastTick(l) >= before + 3);
+
+            for (int cycle = 0; cycle < 2; cycle++) {
+                Path images = tmp.resolve("images-" + cycle);
+                new Dumper().dump(DumpOptions.of(pid, images));
+                Workloads.awaitGone(pid);
+                Workloads.awaitGone(child);
+                List<UnixSocketState> states = assertPairSplit(ImageSet.open(images), pid, child);
+                assertTrue(states.stream().anyMatch(s -> s.getQueuedMessagesCount() > 0),
+                        "with " + IN_FLIGHT + " requests outstanding, some datagram is queued on the pair: " + states);
+                long ticks = TickLog.lastTick(Workloads.lines(log));
+                assertEquals(pid, new Restorer().restore(RestoreOptions.of(images)).pid());
+                assertTrue(Workloads.alive(child), "the forked child is back");
+                List<String> after = Workloads.awaitLog(log, TIMEOUT, "ticks after restore", l -> TickLog.lastTick(l) >= ticks + 3);
+                TickLog.assertConsecutive(after);
+            }
+            assertEquals("", Files.readString(log.resolveSibling("dgram.out")), "python printed no error");
+        }
+    }
 
     @Test
     void socketPairBetweenParentAndChildSurvivesTwoCycles() throws IOException {
@@ -84,7 +155,9 @@ class PythonDuplexPipeTest {
                 new Dumper().dump(DumpOptions.of(pid, images));
                 Workloads.awaitGone(pid);
                 Workloads.awaitGone(child);
-                assertPairSplitWithDataQueued(ImageSet.open(images), pid, child);
+                List<UnixSocketState> states = assertPairSplit(ImageSet.open(images), pid, child);
+                assertFalse(states.stream().allMatch(s -> s.getQueuedStream().isEmpty()),
+                        "with " + IN_FLIGHT + " requests outstanding, something is queued on the pair: " + states);
                 long ticks = TickLog.lastTick(Workloads.lines(log));
                 assertEquals(pid, new Restorer().restore(RestoreOptions.of(images)).pid());
                 assertTrue(Workloads.alive(child), "the multiprocessing child is back");
@@ -96,8 +169,8 @@ class PythonDuplexPipeTest {
         }
     }
 
-    /** The images hold one socket pair, one end per process, recorded once, with bytes queued on it. */
-    private static void assertPairSplitWithDataQueued(ImageSet images, int pid, int child) {
+    /** The images hold one socket pair, one end per process, each end recorded once; returns the two states. */
+    private static List<UnixSocketState> assertPairSplit(ImageSet images, int pid, int child) {
         FdTable parentFds = images.fds(pid), childFds = images.fds(child);
         Set<Long> parentSockets = socketInodes(parentFds), childSockets = socketInodes(childFds);
         assertEquals(1, parentSockets.size(), "the parent holds one socket: " + parentFds.getFdsList());
@@ -107,8 +180,7 @@ class PythonDuplexPipeTest {
         assertEquals(2, states.size(), "each end recorded once: " + states);
         UnixSocketState parentEnd = states.stream().filter(s -> parentSockets.contains(s.getInode())).findFirst().orElseThrow();
         assertEquals(childSockets.iterator().next(), parentEnd.getPeerInode(), "the parent's peer is the child's socket");
-        assertFalse(states.stream().allMatch(s -> s.getQueuedStream().isEmpty()),
-                "with " + IN_FLIGHT + " requests outstanding, something is queued on the pair");
+        return states;
     }
 
     private static Set<Long> socketInodes(FdTable fds) {
