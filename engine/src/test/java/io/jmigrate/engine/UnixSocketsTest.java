@@ -131,8 +131,8 @@ class UnixSocketsTest {
                 "named unix sockets are not supported yet"),
         UNCONNECTED("unixdgram", "is a unix SOCK_DGRAM socket (socket:[", "with no peer",
                 "only connected unix socket pairs are supported"),
-        PEER_OUTSIDE("connect", "is one end of a unix socket pair (socket:[", "belongs to another process",
-                "sockets shared between processes are not supported yet"),
+        PEER_OUTSIDE("connect", "is one end of a unix socket pair (socket:[", "belongs to a process outside the dumped tree",
+                "unix sockets to outside processes are not supported yet"),
         FDS_IN_FLIGHT("scmrights", "file descriptors in flight (SCM_RIGHTS)", "passing descriptors is not supported yet"),
         URGENT_DATA("oob", "urgent (MSG_OOB) data queued", "out-of-band data is not supported yet");
 

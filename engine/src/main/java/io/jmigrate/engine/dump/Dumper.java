@@ -86,6 +86,7 @@ public final class Dumper {
         }
         PipeCollector.check(rehearsedFds);
         TcpListenCollector.checkNotShared(rehearsedFds);
+        UnixSocketCollector.acrossTree(rehearsedFds);
         ImageWriter images = ImageWriter.create(options.imagesDir());
         List<Member> members = new ArrayList<>();
         try {
@@ -115,6 +116,7 @@ public final class Dumper {
             }
             Map<Integer, FdTable> fdTables = new LinkedHashMap<>();
             for (Member m : members) fdTables.put(m.pid(), FdCollector.collect(procfs, m.pid()));
+            fdTables = UnixSocketCollector.acrossTree(fdTables);
             Map<Integer, List<io.jmigrate.engine.image.proto.PipeContents>> pipes = PipeCollector.collect(fdTables);
             ProcessTree.Builder pstree = ProcessTree.newBuilder();
             DumpStats.Builder stats = DumpStats.newBuilder();

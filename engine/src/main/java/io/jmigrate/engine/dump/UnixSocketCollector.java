@@ -11,12 +11,15 @@ import io.jmigrate.engine.sys.PidFd;
 import io.jmigrate.engine.sys.Sockets;
 import io.jmigrate.engine.sys.UnixDiag;
 
+import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
- * Describes the process's sockets. Supported: both ends of a connected pair of unnamed unix sockets
- * (socketpair(2), any of SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET), with what is queued in each direction.
+ * Describes the process's sockets. Supported: ends of connected pairs of unnamed unix sockets (socketpair(2), any
+ * of SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET) whose other end is held in the dumped tree (by this process or
+ * another), with what is queued on each.
  * Each socket is inspected through a pidfd_getfd copy of one of its descriptors (the same socket, shared with
  * the process) and through sock_diag, which tells its type, state, bound name and peer.
  */
@@ -78,20 +81,14 @@ final class UnixSocketCollector implements AutoCloseable {
         return entry;
     }
 
-    /** Checks that every socket's peer is ours too, then adds each socket's state and queued data to the table. */
+    /**
+     * Adds each socket's state and queued data to the table. Whether each socket's peer is held inside the
+     * dumped tree is checked tree-wide, by {@link #acrossTree}.
+     */
     void addStates(FdTable.Builder table) {
         for (Map.Entry<Long, Held> e : sockets.entrySet()) {
             Held s = e.getValue();
-            Held peer = sockets.get(s.info().peer());
-            if (peer == null || peer.info().peer() != e.getKey()) {
-                throw refuse("fd " + s.fd() + " of PID " + pid, "is one end of a unix socket pair (socket:[" + e.getKey()
-                        + "]) whose other end (socket:[" + s.info().peer() + "]) belongs to another process; sockets"
-                        + " shared between processes are not supported yet");
-            }
-        }
-        for (Map.Entry<Long, Held> e : sockets.entrySet()) {
-            Held s = e.getValue();
-            Held peer = sockets.get(s.info().peer());
+            Held peer = sockets.get(s.info().peer());           // null when another process holds the peer
             UnixSocketState.Builder state = UnixSocketState.newBuilder().setInode(e.getKey())
                     .setPeerInode(s.info().peer()).setType(s.info().type()).setShutdown(s.info().shutdown())
                     .setSndbuf(Sockets.getInt(s.copy(), Sockets.SOL_SOCKET, Sockets.SO_SNDBUF))
@@ -102,11 +99,42 @@ final class UnixSocketCollector implements AutoCloseable {
         }
     }
 
+    /**
+     * Checks across the tree that the peer of every socket is held by a process of the tree too, and keeps each
+     * socket's state once, in the table of the first process holding it.
+     */
+    static Map<Integer, FdTable> acrossTree(Map<Integer, FdTable> tables) {
+        Map<Long, int[]> holders = new HashMap<>();                    // inode -> {pid, fd} of its first holder
+        tables.forEach((pid, table) -> {
+            for (FdEntry fd : table.getFdsList()) {
+                if (fd.getKind() == FdKind.FD_UNIX_SOCKET) holders.putIfAbsent(fd.getInode(), new int[]{pid, fd.getFd()});
+            }
+        });
+        Map<Long, UnixSocketState> states = new HashMap<>();
+        tables.values().forEach(t -> t.getUnixSocketsList().forEach(s -> states.putIfAbsent(s.getInode(), s)));
+        for (UnixSocketState s : states.values()) {
+            UnixSocketState peer = states.get(s.getPeerInode());
+            if (peer == null || peer.getPeerInode() != s.getInode()) {
+                int[] held = holders.get(s.getInode());
+                throw refuse("fd " + held[1] + " of PID " + held[0], "is one end of a unix socket pair (socket:["
+                        + s.getInode() + "]) whose other end (socket:[" + s.getPeerInode() + "]) belongs to a process"
+                        + " outside the dumped tree; unix sockets to outside processes are not supported yet");
+            }
+        }
+        Map<Integer, FdTable> once = new LinkedHashMap<>();
+        tables.forEach((pid, table) -> {
+            List<UnixSocketState> mine = table.getUnixSocketsList().stream()
+                    .filter(s -> holders.get(s.getInode())[0] == pid).toList();
+            once.put(pid, table.toBuilder().clearUnixSockets().addAllUnixSockets(mine).build());
+        });
+        return once;
+    }
+
     private void addQueue(Held s, Held peer, UnixSocketState.Builder state) {
         String which = "fd " + s.fd() + " of PID " + pid;
         String socket = "socket:[" + s.info().inode() + "]";
         int type = s.info().type();
-        int maxMessage = Sockets.getInt(peer.copy(), Sockets.SOL_SOCKET, Sockets.SO_SNDBUF);
+        int maxMessage = Sockets.getInt(peer != null ? peer.copy() : s.copy(), Sockets.SOL_SOCKET, Sockets.SO_SNDBUF);
         Sockets.Queue queue = Sockets.peekQueue(s.copy(), type, (s.info().shutdown() & UnixDiag.RCV_SHUTDOWN) != 0,
                 maxMessage);
         if (queue.passesFds()) {

@@ -28,7 +28,6 @@ final class FdRestorer {
 
     /** Checks, before anything is created, that every file is still where the dump found it. */
     static void verify(FdTable fds) {
-        UnixSocketRestorer.verify(fds);
         TcpListenRestorer.verify(fds);
         for (FdEntry fd : fds.getFdsList()) {
             if (fd.getKind() == FdKind.FD_PIPE || fd.getKind() == FdKind.FD_UNIX_SOCKET || AnonFdRestorer.handles(fd)
@@ -49,11 +48,10 @@ final class FdRestorer {
 
     static void restore(Puppet puppet, FdTable fds, PipeCarriers carriers) {
         puppet.call("close_range", SyscallNumbers.CLOSE_RANGE, 0, carriers.base() - 1, 0);
-        UnixSocketRestorer sockets = new UnixSocketRestorer(fds);
         int above = carriers.base();          // temporaries go above every dumped fd number of the tree
         for (FdEntry fd : fds.getFdsList()) {
             if (fd.getKind() == FdKind.FD_UNIX_SOCKET) {
-                sockets.restore(puppet, fd, above);
+                carriers.sockets().place(puppet, fd);
                 continue;
             }
             if (TcpListenRestorer.handles(fd)) {

@@ -27,6 +27,8 @@ final class PipeCarriers {
 
     private final int base;
     private final Map<Long, Integer> index = new LinkedHashMap<>();
+    /** The unix sockets' carriers, in the slots after the pipes'. */
+    private UnixSocketRestorer sockets;
 
     private PipeCarriers(int base) {
         this.base = base;
@@ -40,13 +42,17 @@ final class PipeCarriers {
                 if (fd.getKind() == FdKind.FD_PIPE) carriers.index.putIfAbsent(fd.getPipeInode(), carriers.index.size());
             }
         }
+        carriers.sockets = UnixSocketRestorer.plan(tables, carriers.base + 2 * carriers.index.size());
         return carriers;
     }
 
     /** The first descriptor number used by carriers; everything below belongs to the restored process. */
     int base() { return base; }
 
-    boolean isEmpty() { return index.isEmpty(); }
+    boolean isEmpty() { return index.isEmpty() && sockets.count() == 0; }
+
+    /** The unix socket pairs of the tree, at their carriers. */
+    UnixSocketRestorer sockets() { return sockets; }
 
     /** The carrier of one end of pipe {@code inode}. */
     int end(long inode, boolean writeEnd) {
@@ -55,7 +61,10 @@ final class PipeCarriers {
         return base + 2 * i + (writeEnd ? 1 : 0);
     }
 
-    /** Creates every pipe in {@code root} at its carrier numbers, with its capacity and buffered bytes. */
+    /**
+     * Creates every pipe in {@code root} at its carrier numbers, with its capacity and buffered bytes, then every
+     * unix socket pair.
+     */
     void create(Puppet root, List<FdTable> tables) {
         Map<Long, PipeContents> contents = new LinkedHashMap<>();
         for (FdTable t : tables) t.getPipesList().forEach(p -> contents.put(p.getInode(), p));
@@ -85,6 +94,7 @@ final class PipeCarriers {
                 }
             }
         }
+        sockets.create(root);
     }
 
     /** Drops the carriers once the process has its own descriptors. */

@@ -15,80 +15,103 @@ import io.jmigrate.engine.sys.UnixDiag;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.util.HashMap;
-import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
- * Recreates the unix socket pairs of {@link FdKind#FD_UNIX_SOCKET} entries: socketpair in the puppet, both
- * ends moved above every dumped fd number, duplicated to each fd that held them; then, through copies of the
- * two ends in our process, buffer sizes set, each queue refilled by sending its bytes from the peer end,
- * shutdown state and peek offset put back.
+ * Recreates the unix socket pairs of {@link FdKind#FD_UNIX_SOCKET} entries the way {@link PipeCarriers} recreates
+ * pipes: every pair of the tree is made once, by socketpair in the root puppet before it forks the others, its
+ * two ends placed at "carrier" descriptor numbers (one per socket, in the slots after the pipes'). Then, through
+ * copies of the two ends in our process: buffer sizes set, each queue refilled by sending its bytes from the peer
+ * end, shutdown state and peek offset put back. Each process inherits the carriers and dup3s the sockets it held
+ * to their numbers; processes that shared a socket, or held the two ends of one pair, do so again.
  */
 final class UnixSocketRestorer {
-    private static final int FCNTL = 72, F_DUPFD = 0, F_SETFL = 4, O_CLOEXEC = 02000000;
+    private static final int FCNTL = 72, F_SETFL = 4, O_CLOEXEC = 02000000;
     /** Status flags F_SETFL can change on a socket. */
     private static final int STATUS_FLAGS = 02000 | 04000;            // O_APPEND O_NONBLOCK
 
-    private final Map<Long, UnixSocketState> states = new HashMap<>();
-    private final Set<Long> done = new HashSet<>();
-    private final FdTable fds;
+    private final int base;
+    private final Map<Long, UnixSocketState> states = new LinkedHashMap<>();
+    private final Map<Long, Integer> index = new LinkedHashMap<>();
 
-    UnixSocketRestorer(FdTable fds) {
-        this.fds = fds;
-        for (UnixSocketState s : fds.getUnixSocketsList()) states.put(s.getInode(), s);
+    private UnixSocketRestorer(int base) {
+        this.base = base;
     }
 
-    /** Checks, before anything is created, that each socket fd has its state and its peer in the images. */
-    static void verify(FdTable fds) {
-        UnixSocketRestorer r = new UnixSocketRestorer(fds);
-        for (FdEntry fd : fds.getFdsList()) {
-            if (fd.getKind() != FdKind.FD_UNIX_SOCKET) continue;
-            UnixSocketState s = r.states.get(fd.getInode());
-            if (s == null) throw new RestoreException("fd " + fd.getFd() + ": no state for " + fd.getPath() + " in the images");
-            UnixSocketState peer = r.states.get(s.getPeerInode());
-            if (peer == null || peer.getPeerInode() != s.getInode() || peer.getType() != s.getType()) {
-                throw new RestoreException("fd " + fd.getFd() + ": " + fd.getPath() + " has no matching peer (socket:["
-                        + s.getPeerInode() + "]) in the images");
+    /** The sockets of the tree, with carriers from {@code base} on. */
+    static UnixSocketRestorer plan(List<FdTable> tables, int base) {
+        UnixSocketRestorer r = new UnixSocketRestorer(base);
+        for (FdTable t : tables) t.getUnixSocketsList().forEach(s -> r.states.putIfAbsent(s.getInode(), s));
+        for (FdTable t : tables) {
+            for (FdEntry fd : t.getFdsList()) {
+                if (fd.getKind() != FdKind.FD_UNIX_SOCKET) continue;
+                UnixSocketState s = r.states.get(fd.getInode());
+                if (s == null) continue;                                 // verify() has refused it already
+                r.index.putIfAbsent(s.getInode(), r.index.size());
+                r.index.putIfAbsent(s.getPeerInode(), r.index.size());
             }
         }
+        return r;
     }
 
-    /** Recreates the pair {@code fd} belongs to, unless an earlier fd of it did already. */
-    void restore(Puppet puppet, FdEntry fd, int above) {
-        if (done.contains(fd.getInode())) return;
-        UnixSocketState a = states.get(fd.getInode());
-        UnixSocketState b = states.get(a.getPeerInode());
-        done.add(a.getInode());
-        done.add(b.getInode());
-
-        puppet.resetScratch();
-        long pair = puppet.put(new byte[8]);
-        puppet.call("socketpair(AF_UNIX, " + Sockets.typeName(a.getType()) + ") for " + fd.getPath(),
-                Sockets.SYS_SOCKETPAIR, Sockets.AF_UNIX, a.getType(), 0, pair);
-        ByteBuffer raw = ByteBuffer.wrap(ProcessVm.readBytes(puppet.pid, pair, 8)).order(ByteOrder.LITTLE_ENDIAN);
-        int[] ends = {raw.getInt(0), raw.getInt(4)};
-        for (int i = 0; i < 2; i++) {
-            int high = (int) puppet.call("fcntl(F_DUPFD)", FCNTL, ends[i], F_DUPFD, above);
-            puppet.call("close", SyscallNumbers.CLOSE, ends[i]);
-            ends[i] = high;
-        }
-        UnixSocketState[] sides = {a, b};
-        for (int i = 0; i < 2; i++) {
-            boolean flagsSet = false;
-            for (FdEntry e : fds.getFdsList()) {
-                if (e.getKind() != FdKind.FD_UNIX_SOCKET || e.getInode() != sides[i].getInode()) continue;
-                puppet.call("dup3 socket to fd " + e.getFd(), SyscallNumbers.DUP3, ends[i], e.getFd(),
-                        e.getFlags() & O_CLOEXEC);
-                if (!flagsSet) {                    // one file per socket: every fd of it shares the status flags
-                    puppet.call("fcntl(F_SETFL) fd " + e.getFd(), FCNTL, e.getFd(), F_SETFL, e.getFlags() & STATUS_FLAGS);
-                    flagsSet = true;
+    /** Checks, before anything is created, that each socket fd of the tree has its state and its peer in the images. */
+    static void verify(List<FdTable> tables) {
+        UnixSocketRestorer r = plan(tables, 0);
+        for (FdTable t : tables) {
+            for (FdEntry fd : t.getFdsList()) {
+                if (fd.getKind() != FdKind.FD_UNIX_SOCKET) continue;
+                UnixSocketState s = r.states.get(fd.getInode());
+                if (s == null) throw new RestoreException("fd " + fd.getFd() + ": no state for " + fd.getPath() + " in the images");
+                UnixSocketState peer = r.states.get(s.getPeerInode());
+                if (peer == null || peer.getPeerInode() != s.getInode() || peer.getType() != s.getType()) {
+                    throw new RestoreException("fd " + fd.getFd() + ": " + fd.getPath() + " has no matching peer (socket:["
+                            + s.getPeerInode() + "]) in the images");
                 }
             }
         }
+    }
 
-        int pidfd = PidFd.open(puppet.pid);
+    /** How many carrier slots the sockets take. */
+    int count() { return index.size(); }
+
+    /** The carrier of socket {@code inode}. */
+    int carrier(long inode) {
+        Integer i = index.get(inode);
+        if (i == null) throw new RestoreException("socket:[" + inode + "] is not in the images' socket list");
+        return base + i;
+    }
+
+    /** Creates every pair in {@code root} at its carrier numbers, with buffer sizes, queued data and shutdown state. */
+    void create(Puppet root) {
+        if (index.isEmpty()) return;
+        int pidfd = PidFd.open(root.pid);
+        try {
+            for (long inode : index.keySet()) {
+                UnixSocketState a = states.get(inode);
+                if (index.get(a.getPeerInode()) < index.get(inode)) continue;      // made with its peer
+                createPair(root, pidfd, a, states.get(a.getPeerInode()));
+            }
+        } finally {
+            Files.closeQuietly(pidfd);
+        }
+    }
+
+    private void createPair(Puppet root, int pidfd, UnixSocketState a, UnixSocketState b) {
+        root.resetScratch();
+        long pair = root.put(new byte[8]);
+        root.call("socketpair(AF_UNIX, " + Sockets.typeName(a.getType()) + ") for socket:[" + a.getInode() + "]",
+                Sockets.SYS_SOCKETPAIR, Sockets.AF_UNIX, a.getType(), 0, pair);
+        ByteBuffer raw = ByteBuffer.wrap(ProcessVm.readBytes(root.pid, pair, 8)).order(ByteOrder.LITTLE_ENDIAN);
+        UnixSocketState[] sides = {a, b};
+        int[] ends = {raw.getInt(0), raw.getInt(4)};
+        for (int i = 0; i < 2; i++) {
+            int carrier = carrier(sides[i].getInode());
+            root.call("dup3 socket to carrier " + carrier, SyscallNumbers.DUP3, ends[i], carrier, 0);
+            root.call("close", SyscallNumbers.CLOSE, ends[i]);
+            ends[i] = carrier;
+        }
         int[] ours = {-1, -1};
         try {
             for (int i = 0; i < 2; i++) ours[i] = PidFd.getFd(pidfd, ends[i]);
@@ -111,10 +134,15 @@ final class UnixSocketRestorer {
         } finally {
             Files.closeQuietly(ours[0]);
             Files.closeQuietly(ours[1]);
-            Files.closeQuietly(pidfd);
         }
-        puppet.call("close", SyscallNumbers.CLOSE, ends[0]);
-        puppet.call("close", SyscallNumbers.CLOSE, ends[1]);
+    }
+
+    /** Puts the socket of {@code fd} at its number, from its carrier, with its fd and status flags. */
+    void place(Puppet puppet, FdEntry fd) {
+        puppet.call("dup3 socket to fd " + fd.getFd(), SyscallNumbers.DUP3, carrier(fd.getInode()), fd.getFd(),
+                fd.getFlags() & O_CLOEXEC);
+        // one open file per socket, shared by every fd and process holding it: setting it again is harmless
+        puppet.call("fcntl(F_SETFL) fd " + fd.getFd(), FCNTL, fd.getFd(), F_SETFL, fd.getFlags() & STATUS_FLAGS);
     }
 
     /** SO_SNDBUF and SO_RCVBUF as dumped (getsockopt reports twice what was set); FORCE: we are privileged. */
