@@ -53,7 +53,7 @@ public final class Restorer {
     public RestoreResult restore(RestoreOptions options) {
         ImageSet images = ImageSet.open(options.imagesDir());
         List<ProcessEntry> tree = images.pstree().getProcessesList();
-        UnixSocketRestorer.verify(tree.stream().map(e -> images.fds(e.getPid())).toList());
+        UnixSocketRestorer.verify(tree.stream().filter(e -> !e.getZombie()).map(e -> images.fds(e.getPid())).toList());
         for (ProcessEntry e : tree) {
             if (!e.getZombie()) FdRestorer.verify(images.fds(e.getPid()));
             for (int tid : e.getZombie() ? List.of(e.getPid()) : e.getThreadsList()) {
