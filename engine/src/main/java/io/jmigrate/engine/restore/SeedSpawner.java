@@ -2,7 +2,6 @@ package io.jmigrate.engine.restore;
 
 import io.jmigrate.engine.compel.RemoteSyscalls;
 import io.jmigrate.engine.compel.SyscallSite;
-import io.jmigrate.engine.sys.Errno;
 import io.jmigrate.engine.sys.ErrnoException;
 import io.jmigrate.engine.sys.Mman;
 import io.jmigrate.engine.sys.Ptrace;
@@ -23,7 +22,6 @@ import java.util.List;
  * then killed, so the puppet is re-parented like any orphan and runs detached once released.
  */
 final class SeedSpawner {
-    private static final int CLONE_ARGS_SIZE = 88;
     private static final int PTRACE_OPTIONS = Ptrace.O_TRACESYSGOOD | Ptrace.O_TRACEFORK | Ptrace.O_EXITKILL;
 
     record Born(int puppetPid, long site, long scratch) {}
@@ -46,24 +44,7 @@ final class SeedSpawner {
                     scratchSize, Mman.PROT_READ | Mman.PROT_WRITE,
                     Mman.MAP_PRIVATE | Mman.MAP_ANONYMOUS | Mman.MAP_FIXED_NOREPLACE, -1, 0);
             if (got != scratch) throw new RestoreException("kernel placed the scratch area at 0x" + Long.toHexString(got));
-            // struct clone_args: plain fork semantics, SIGCHLD to the parent, and the PID we ask for
-            long setTid = scratch;
-            long args = scratch + 64;
-            io.jmigrate.engine.sys.ProcessVm.writeBytes(seed, setTid, le(pid));
-            long[] cloneArgs = new long[CLONE_ARGS_SIZE / 8];
-            cloneArgs[4] = Signals.SIGCHLD;     // exit_signal
-            cloneArgs[8] = setTid;              // set_tid
-            cloneArgs[9] = 1;                   // set_tid_size
-            io.jmigrate.engine.sys.ProcessVm.writeBytes(seed, args, le(cloneArgs));
-            long child;
-            try {
-                child = inSeed.call("clone3(set_tid=" + pid + ")", SyscallNumbers.CLONE3, args, CLONE_ARGS_SIZE);
-            } catch (ErrnoException e) {
-                if (e.is(Errno.EEXIST)) throw new RestoreException("PID " + pid + " is already in use: " + describe(pid));
-                throw e;
-            }
-            if (child != pid) throw new RestoreException("clone3 gave PID " + child + " instead of " + pid);
-            awaitEventStop(pid);
+            ProcessForker.fork(new Puppet(seed, inSeed, scratch, scratchSize), pid);
             return new Born(pid, site, scratch);
         } finally {
             try {
@@ -103,13 +84,4 @@ final class SeedSpawner {
         throw new RestoreException("no sleep binary found to start the restore from (/usr/bin/sleep)");
     }
 
-    static byte[] le(long... values) {
-        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(values.length * 8).order(java.nio.ByteOrder.LITTLE_ENDIAN);
-        for (long v : values) b.putLong(v);
-        return b.array();
-    }
-
-    private static byte[] le(int value) {
-        return java.nio.ByteBuffer.allocate(4).order(java.nio.ByteOrder.LITTLE_ENDIAN).putInt(value).array();
-    }
 }
