@@ -175,7 +175,10 @@ public final class Dumper {
         int pid = frozen.pid();
         Preflight.checkFrozen(procfs, pid);      // again, now that nothing can change: threads may have appeared
 
-        List<Vma> vmas = VmaCollector.collect(pid, procfs.smaps(pid));
+        List<io.jmigrate.engine.proc.SmapsEntry> smaps = procfs.smaps(pid);
+        List<Vma> vmas = VmaCollector.collect(pid, smaps);
+        java.util.Set<Long> emptyVmas = new java.util.HashSet<>();
+        for (var e : smaps) if (e.rssKb() == 0 && e.swapKb() == 0) emptyVmas.add(e.mapping().start());
         ProcStat stat = procfs.stat(pid);
         ProcStatus status = procfs.status(pid);
 
@@ -207,7 +210,7 @@ public final class Dumper {
             long memStart = System.nanoTime();
             int pagesFd = openInProcess(inLeader, scratch, pages.temporaryPath().toAbsolutePath().toString());
             if (pagesFd >= 0) memory.writeThroughProcess(new MemoryDumper.SelfWriter(inLeader, pagesFd, scratch + 4096));
-            pageIndex = memory.dump(vmas, pages, io.jmigrate.engine.image.ImageFormat.PAGES_DATA_OFFSET);
+            pageIndex = memory.dump(vmas, emptyVmas, pages, io.jmigrate.engine.image.ImageFormat.PAGES_DATA_OFFSET);
             if (pagesFd >= 0) inLeader.call("close pages file", SyscallNumbers.CLOSE, pagesFd);
             pages.close();
             memNanos = System.nanoTime() - memStart;

@@ -26,6 +26,8 @@ import java.util.List;
  */
 final class MemoryDumper {
     static final int BATCH_BYTES = 32 << 20;
+    /** Pagemap is read a window at a time (1 GiB of address space, 2 MiB of entries), whatever the VMA's size. */
+    private static final int WINDOW_PAGES = 1 << 18;
     private static final int MAX_RUNS_PER_BATCH = 8192;
     private static final long PAGE = Mman.PAGE_SIZE;
 
@@ -66,31 +68,41 @@ final class MemoryDumper {
         this.selfWriter = writer;
     }
 
-    PageIndex dump(List<Vma> vmas, PagesWriter pages, long dataOffset) {
+    /**
+     * @param empty start addresses of VMAs smaps showed with neither resident nor swapped pages: skipped without
+     *              reading their pagemap (reservations of many GiB are common: JVM heaps, sanitizers, Go)
+     */
+    PageIndex dump(List<Vma> vmas, java.util.Set<Long> empty, PagesWriter pages, long dataOffset) {
         PageIndex.Builder index = PageIndex.newBuilder().setPagesFileDataOffset(dataOffset);
-        try (FileChannel procMem = FileChannel.open(Path.of("/proc", Integer.toString(pid), "mem"), StandardOpenOption.READ)) {
+        long[] window = new long[WINDOW_PAGES];
+        try (FileChannel procMem = FileChannel.open(Path.of("/proc", Integer.toString(pid), "mem"), StandardOpenOption.READ);
+             Pagemap pagemap = Pagemap.open(pid)) {
             for (Vma vma : vmas) {
                 if (!VmaCollector.holdsPrivateData(vma)) continue;
+                long vmaPages = (vma.getEnd() - vma.getStart()) / PAGE;
+                pagesScanned += vmaPages;
+                if (empty.contains(vma.getStart())) continue;
                 boolean readable = (vma.getProt() & Mman.PROT_READ) != 0;
                 if (readable == pendingViaProcMem && pendingRuns > 0) flush(pages, index, procMem);
                 pendingViaProcMem = !readable;
-                long t0 = System.nanoTime();
-                long[] entries = Pagemap.read(pid, vma.getStart(), vma.getEnd());
-                scanNanos += System.nanoTime() - t0;
                 boolean anonymous = vma.getKind() != VmaKind.VMA_FILE;
                 long runStart = -1;
-                for (int i = 0; i <= entries.length; i++) {
-                    boolean take = i < entries.length && worthCopying(entries[i], anonymous);
-                    if (i < entries.length) pagesScanned++;
-                    if (take) {
-                        if (runStart < 0) runStart = vma.getStart() + i * PAGE;
-                        continue;
-                    }
-                    if (runStart >= 0) {
-                        addRun(runStart, vma.getStart() + i * PAGE, pages, index, procMem);
-                        runStart = -1;
+                for (long first = 0; first < vmaPages; first += WINDOW_PAGES) {
+                    int count = (int) Math.min(WINDOW_PAGES, vmaPages - first);
+                    long t0 = System.nanoTime();
+                    pagemap.read(vma.getStart() + first * PAGE, window, 0, count);
+                    scanNanos += System.nanoTime() - t0;
+                    for (int i = 0; i < count; i++) {
+                        long addr = vma.getStart() + (first + i) * PAGE;
+                        if (worthCopying(window[i], anonymous)) {
+                            if (runStart < 0) runStart = addr;
+                        } else if (runStart >= 0) {
+                            addRun(runStart, addr, pages, index, procMem);
+                            runStart = -1;
+                        }
                     }
                 }
+                if (runStart >= 0) addRun(runStart, vma.getEnd(), pages, index, procMem);
             }
             if (pendingRuns > 0) flush(pages, index, procMem);
         } catch (IOException e) {
