@@ -142,6 +142,47 @@ class TcpRepairTest {
         }
     }
 
+    @Test
+    void aConnectionClosedByThePeerIsRefusedAndTheProcessRunsOn() throws Exception {
+        try (Workloads workloads = new Workloads()) {
+            int port = freePort();
+            Path log = tmp.resolve("closewait.log");
+            int pid = workloads.start(log, Workloads.fixture("echoserver").toString(), log.toString(),
+                    Integer.toString(port), "hold");
+            awaitReady(log);
+            Client c = Client.connect("127.0.0.1", port);
+            Workloads.awaitLog(log, TIMEOUT, "accepted", l -> l.stream().anyMatch(s -> s.startsWith("accepted")));
+            c.close();                                  // the server does not read: its end stays in CLOSE_WAIT
+            awaitServerState(port, "08");
+            Path images = tmp.resolve("images");
+            io.jmigrate.engine.dump.DumpRefusedException e = org.junit.jupiter.api.Assertions.assertThrows(
+                    io.jmigrate.engine.dump.DumpRefusedException.class, () -> new Dumper().dump(DumpOptions.of(pid, images)));
+            String m = e.getMessage();
+            assertTrue(m.contains("of PID " + pid) && m.contains("state CLOSE_WAIT")
+                    && m.contains("only connections in state ESTABLISHED are supported"), m);
+            assertTrue(!Files.exists(images), "no images left behind");
+            assertTrue(Workloads.alive(pid));
+            try (Client again = Client.connect("127.0.0.1", port)) {
+                new ProcessBuilder("kill", "-USR1", Integer.toString(pid)).start().waitFor();
+                assertEquals("echo still from " + pid, again.echo("still"));
+            }
+        }
+    }
+
+    /** Waits until a socket on local port {@code port} of 127.0.0.1 is in TCP state {@code st} (hex). */
+    private static void awaitServerState(int port, String st) throws Exception {
+        String local = String.format(Locale.ROOT, "0100007F:%04X", port);
+        long deadline = System.nanoTime() + TIMEOUT.toNanos();
+        while (System.nanoTime() < deadline) {
+            for (String line : Files.readAllLines(Path.of("/proc/net/tcp"))) {
+                String[] f = line.trim().split("\\s+");
+                if (f.length > 4 && f[1].equals(local) && f[3].equals(st)) return;
+            }
+            Thread.sleep(10);
+        }
+        fail("no socket on port " + port + " reached state " + st);
+    }
+
     /** Waits until the server side of the connection to 127.0.0.1:port holds {@code bytes} unread bytes. */
     private static void awaitReceiveQueue(int port, int bytes) throws Exception {
         String local = String.format(Locale.ROOT, "0100007F:%04X", port);
