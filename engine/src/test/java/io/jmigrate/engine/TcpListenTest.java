@@ -39,8 +39,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Listening TCP sockets (127.0.0.1 and, where the host has it, ::1 v6only) come back listening on the same
- * address and port with their fd flags, and the restored process answers connections; TCP connections and
- * listeners with connections waiting to be accepted are refused, leaving the process running.
+ * address and port with their fd flags, and the restored process answers connections; TCP connections with both
+ * ends in the process and listeners with connections waiting to be accepted are refused, leaving the process running.
  */
 class TcpListenTest {
     private static final Duration TIMEOUT = Duration.ofSeconds(30);
@@ -123,7 +123,7 @@ class TcpListenTest {
                     Integer.toString(port), "selfconnect");
             awaitReady(log);
             String m = assertRefused(pid, tmp.resolve("images"));
-            assertTrue(m.contains("established TCP connections are not supported yet (TCP repair)"), m);
+            assertTrue(m.contains("TCP connections with both ends in the dumped tree are not supported yet"), m);
             assertRunsUntouched(pid, log);
             assertEquals("echo still from " + pid, echo("127.0.0.1", port, "still"));
         }

@@ -86,6 +86,8 @@ public final class Dumper {
         }
         PipeCollector.check(rehearsedFds);
         TcpListenCollector.checkNotShared(rehearsedFds);
+        TcpConnCollector.checkAcrossTree(rehearsedFds);
+        TcpConnCollector.begin();
         UnixSocketCollector.acrossTree(rehearsedFds);
         ImageWriter images = ImageWriter.create(options.imagesDir());
         List<Member> members = new ArrayList<>();
@@ -147,10 +149,15 @@ public final class Dumper {
 
             // Parents first here too: their children re-parent to the subreaper (us, when we are one), which then
             // reaps them as they die instead of leaving zombies that hold their PIDs.
+            List<RuntimeException> unrepaired = new ArrayList<>();
+            if (options.leaveRunning()) TcpConnCollector.release(true, unrepaired);   // connections carry on
             for (Member m : members) {
                 if (options.leaveRunning()) m.frozen().resume();
                 else m.frozen().kill();
             }
+            // killed: the connections in repair mode vanish without FIN or RST once our copies are closed too
+            if (!options.leaveRunning()) TcpConnCollector.release(false, unrepaired);
+            for (RuntimeException e : unrepaired) options.progress().accept("TCP repair off failed: " + e.getMessage());
             if (!options.leaveRunning()) {
                 // their parents are gone: re-parented to us (the subreaper), they are reaped here and free their PIDs
                 for (int zombie : zombies) Reaper.awaitGone(zombie, java.time.Duration.ofSeconds(5));
@@ -159,6 +166,9 @@ public final class Dumper {
             return new DumpResult(root, options.imagesDir(), stats.build());
         } catch (RuntimeException e) {
             images.abort();                      // discards the pages files too
+            List<RuntimeException> unrepaired = new ArrayList<>();
+            TcpConnCollector.release(true, unrepaired);   // connections in repair mode carry on as they were
+            unrepaired.forEach(e::addSuppressed);
             for (Member m : members.reversed()) {
                 try {
                     m.frozen().resume();

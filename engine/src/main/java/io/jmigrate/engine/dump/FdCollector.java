@@ -31,18 +31,18 @@ final class FdCollector {
     /** @param frozen the process is frozen: socket queues are read only then (see {@link UnixSocketCollector}) */
     static FdTable collect(ProcFs procfs, int pid, boolean frozen) {
         try (UnixSocketCollector sockets = new UnixSocketCollector(pid, frozen)) {
-            FdTable.Builder table = collect(procfs, pid, sockets);
+            FdTable.Builder table = collect(procfs, pid, sockets, frozen);
             sockets.addStates(table);
             return table.build();
         }
     }
 
-    private static FdTable.Builder collect(ProcFs procfs, int pid, UnixSocketCollector sockets) {
+    private static FdTable.Builder collect(ProcFs procfs, int pid, UnixSocketCollector sockets, boolean frozen) {
         FdTable.Builder table = FdTable.newBuilder();
         for (int fd : procfs.fdNumbers(pid)) {
             String target = procfs.fdTarget(pid, fd);
             if (target.startsWith("socket:")) {
-                FdEntry inet = TcpListenCollector.describe(procfs, pid, fd, target);
+                FdEntry inet = TcpListenCollector.describe(procfs, pid, fd, target, frozen);
                 table.addFds(inet != null ? inet : sockets.describe(procfs, fd, target));
                 continue;
             }

@@ -16,8 +16,8 @@ import java.util.Map;
 
 /**
  * Describes AF_INET/AF_INET6 sockets. Supported: TCP sockets in state LISTEN with an empty accept queue (their
- * address, backlog, SO_REUSEADDR, SO_REUSEPORT, IPV6_V6ONLY and fd flags). Every other inet socket is refused:
- * TCP connections (they would need TCP repair), listeners with connections waiting to be accepted (those would
+ * address, backlog, SO_REUSEADDR, SO_REUSEPORT, IPV6_V6ONLY and fd flags), and ESTABLISHED connections (see
+ * {@link TcpConnCollector}). Every other inet socket is refused: TCP connections in other states, listeners with connections waiting to be accepted (those would
  * be lost), UDP and raw sockets. Each socket is inspected through a pidfd_getfd copy of its descriptor; the
  * accept-queue length and backlog come from TCP_INFO, which reports them for listeners.
  */
@@ -25,7 +25,7 @@ final class TcpListenCollector {
     private TcpListenCollector() {}
 
     /** The entry for {@code fd} ("socket:[INO]") if it is an AF_INET/AF_INET6 socket; null for other families. */
-    static FdEntry describe(ProcFs procfs, int pid, int fd, String target) {
+    static FdEntry describe(ProcFs procfs, int pid, int fd, String target, boolean frozen) {
         String which = "fd " + fd + " of PID " + pid;
         long inode = Long.parseLong(target.substring("socket:[".length(), target.length() - 1));
         int pidfd = PidFd.open(pid);
@@ -45,6 +45,11 @@ final class TcpListenCollector {
                         + protocol + "); only listening TCP sockets are supported");
             }
             InetSockets.TcpInfo info = InetSockets.tcpInfo(copy);
+            if (info.state() == InetSockets.TCP_ESTABLISHED) {
+                FdEntry conn = TcpConnCollector.describe(procfs, pid, fd, target, inode, copy, family, frozen);
+                if (frozen) copy = -1;                  // held in repair mode until the dump ends
+                return conn;
+            }
             byte[] name = InetSockets.sockName(copy);
             String where = InetSockets.describe(name);
             if (info.state() != InetSockets.TCP_LISTEN) {
@@ -53,8 +58,8 @@ final class TcpListenCollector {
                             + " connected (state CLOSE); only listening TCP sockets are supported");
                 }
                 throw refuse(which, "is a TCP connection (" + target + ", " + where + ", state "
-                        + InetSockets.stateName(info.state()) + "); established TCP connections are not supported yet"
-                        + " (TCP repair)");
+                        + InetSockets.stateName(info.state()) + "); only connections in state ESTABLISHED are"
+                        + " supported (TCP repair): connections being opened or closed are not");
             }
             if (info.acceptQueue() > 0) {
                 throw refuse(which, "is a TCP socket listening on " + where + " (" + target + ") with "

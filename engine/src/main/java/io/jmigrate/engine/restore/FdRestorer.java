@@ -29,9 +29,10 @@ final class FdRestorer {
     /** Checks, before anything is created, that every file is still where the dump found it. */
     static void verify(FdTable fds) {
         TcpListenRestorer.verify(fds);
+        TcpConnRestorer.verify(fds);
         for (FdEntry fd : fds.getFdsList()) {
             if (fd.getKind() == FdKind.FD_PIPE || fd.getKind() == FdKind.FD_UNIX_SOCKET || AnonFdRestorer.handles(fd)
-                    || TcpListenRestorer.handles(fd)) continue;
+                    || TcpListenRestorer.handles(fd) || TcpConnRestorer.handles(fd)) continue;
             Path path = Path.of(fd.getPath());
             try {
                 Map<String, Object> st = Files.readAttributes(path, "unix:ino,dev,size");
@@ -58,6 +59,7 @@ final class FdRestorer {
                 TcpListenRestorer.restore(puppet, fds, fd, above);
                 continue;
             }
+            if (TcpConnRestorer.handles(fd)) continue;          // after the listeners, below
             if (fd.getKind() == FdKind.FD_PIPE) {
                 boolean writeEnd = (fd.getFlags() & 3) == 1;
                 puppet.call("dup3 pipe to fd " + fd.getFd(), SyscallNumbers.DUP3, carriers.end(fd.getPipeInode(), writeEnd),
@@ -81,6 +83,7 @@ final class FdRestorer {
                 puppet.call("lseek fd " + fd.getFd(), SyscallNumbers.LSEEK, fd.getFd(), fd.getPos(), SEEK_SET);
             }
         }
+        TcpConnRestorer.restoreAll(puppet, fds, above);
         AnonFdRestorer.finish(puppet, fds);       // needs every fd in place: dups, epoll interest lists
         carriers.close(puppet);
     }
