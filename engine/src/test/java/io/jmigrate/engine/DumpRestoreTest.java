@@ -89,6 +89,28 @@ class DumpRestoreTest {
         }
     }
 
+    @Test
+    void dupedDescriptorsStillShareOneOffset() throws java.io.IOException {
+        try (Workloads workloads = new Workloads()) {
+            Path log = tmp.resolve("dupfds.log");
+            Path data = tmp.resolve("dupfds.data");
+            int pid = workloads.start(log, Workloads.fixture("dupfds").toString(), log.toString(), data.toString());
+            Workloads.awaitLog(log, TIMEOUT, "ticks", l -> TickLog.lastTick(l) >= 3);
+            new Dumper().dump(DumpOptions.of(pid, tmp.resolve("images")));
+            Workloads.awaitGone(pid);
+            long ticks = TickLog.lastTick(Workloads.lines(log));
+            workloads.adopt(new Restorer().restore(RestoreOptions.of(tmp.resolve("images"))).pid());
+            Workloads.awaitLog(log, TIMEOUT, "ticks after restore", l -> TickLog.lastTick(l) >= ticks + 5);
+            List<String> lines = java.nio.file.Files.readAllLines(data);
+            for (int i = 0; i + 1 < lines.size(); i += 2) {
+                long n = i / 2 + 1;
+                assertEquals("a " + n, lines.get(i), "line " + i + " (fd 10)");
+                assertEquals("b " + n, lines.get(i + 1), "line " + (i + 1) + " (fd 11, the dup)");
+            }
+            assertTrue(lines.size() >= 2 * (ticks + 5), "both fds kept writing after the restore");
+        }
+    }
+
     /** pause/read modes tick once per SIGUSR1: send them until {@code more} new ticks appear. */
     private static void wake(int pid, Path log, int more) {
         long target = TickLog.lastTick(Workloads.lines(log)) + more;

@@ -14,6 +14,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.HashMap;
+import java.util.ArrayList;
+import io.jmigrate.engine.sys.Kcmp;
 
 /** Describes each open file descriptor, refusing kinds we cannot reopen yet. */
 final class FdCollector {
@@ -49,7 +52,29 @@ final class FdCollector {
             table.addFds(target.startsWith("pipe:") ? describePipe(procfs, pid, fd, target) : describe(procfs, pid, fd, target));
         }
         AnonFdCollector.link(pid, table);
+        linkFileDups(pid, table);
         return table;
+    }
+
+    /**
+     * Descriptors that are dups of one open file (`2>&1`, dup2) share its offset and flags: marked dup_of the
+     * lowest such fd so the restore dup3s them instead of opening the file again (kcmp tells them apart from two
+     * separate opens of the same path).
+     */
+    private static void linkFileDups(int pid, FdTable.Builder table) {
+        Map<Long, List<Integer>> byInode = new HashMap<>();
+        for (FdEntry.Builder e : table.getFdsBuilderList()) {
+            FdKind kind = e.getKind();
+            if (kind != FdKind.FD_REGULAR && kind != FdKind.FD_DIRECTORY && kind != FdKind.FD_CHAR_DEVICE) continue;
+            List<Integer> seen = byInode.computeIfAbsent(e.getDev() * 31 + e.getInode(), k -> new ArrayList<>());
+            for (int candidate : seen) {
+                if (Kcmp.sameFile(pid, candidate, e.getFd())) {
+                    e.setDupOf(candidate);
+                    break;
+                }
+            }
+            if (!e.hasDupOf()) seen.add(e.getFd());
+        }
     }
 
     private static FdEntry describePipe(ProcFs procfs, int pid, int fd, String target) {

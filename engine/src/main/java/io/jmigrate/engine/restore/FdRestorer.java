@@ -71,6 +71,11 @@ final class FdRestorer {
                 AnonFdRestorer.create(puppet, fd);
                 continue;
             }
+            if (fd.hasDupOf()) {           // one open file, several fds: the lower one is open already
+                puppet.call("dup3 fd " + fd.getDupOf() + " to fd " + fd.getFd(), SyscallNumbers.DUP3, fd.getDupOf(),
+                        fd.getFd(), fd.getFlags() & O_CLOEXEC);
+                continue;
+            }
             puppet.resetScratch();
             int flags = fd.getFlags() & ~(O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY);
             long opened = puppet.call("open fd " + fd.getFd() + " " + fd.getPath(), SyscallNumbers.OPENAT, AT_FDCWD,
