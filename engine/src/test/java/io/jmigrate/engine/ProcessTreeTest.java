@@ -18,6 +18,7 @@ import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** A process tree comes back whole: same PIDs, parent links, process groups and session, memory intact. */
 class ProcessTreeTest {
@@ -99,14 +100,49 @@ class ProcessTreeTest {
         }
     }
 
+    @Test
+    void parentAndChildStillShareOneOpenFile() throws java.io.IOException {
+        try (Workloads workloads = new Workloads()) {
+            Path log = tmp.resolve("shared.log");
+            Path data = tmp.resolve("shared.data");
+            int pid = workloads.start(log, Workloads.fixture("sharedfile").toString(), log.toString(), data.toString());
+            int child = childPid(log, "").intValue();
+            workloads.adopt(child);
+            Workloads.awaitLog(log, TIMEOUT, "ticks", l -> TickLog.lastTick(l) >= 3);
+            for (int cycle = 0; cycle < 2; cycle++) {
+                Path images = tmp.resolve("images-" + cycle);
+                new Dumper().dump(DumpOptions.of(pid, images));
+                Workloads.awaitGone(pid);
+                Workloads.awaitGone(child);
+                long ticks = TickLog.lastTick(Workloads.lines(log));
+                assertEquals(pid, new Restorer().restore(RestoreOptions.of(images)).pid());
+                Workloads.awaitLog(log, TIMEOUT, "ticks after restore", l -> TickLog.lastTick(l) >= ticks + 5);
+            }
+            // every line intact and each writer's numbers consecutive: nobody overwrote anybody
+            Map<String, Long> next = new LinkedHashMap<>(Map.of("p", 1L, "c", 1L));
+            List<String> lines = java.nio.file.Files.readAllLines(data);
+            for (String line : lines.subList(0, lines.size() - 2)) {        // the last lines may be being written
+                String[] parts = line.split(" ");
+                assertEquals(2, parts.length, () -> "a damaged line: '" + line + "'");
+                assertEquals(next.get(parts[0]), Long.parseLong(parts[1]), () -> "line '" + line + "' out of sequence");
+                next.put(parts[0], next.get(parts[0]) + 1);
+            }
+            long parentTicks = TickLog.lastTick(Workloads.lines(log));
+            assertTrue(next.get("p") - 1 >= parentTicks - 3, "every line the parent wrote is still there: "
+                    + (next.get("p") - 1) + " of " + parentTicks);
+            assertTrue(next.get("c") - 1 >= parentTicks / 2, "the child's lines are there too: " + next);
+        }
+    }
+
     private static Path roleLog(Path log, String role) {
         return log.resolveSibling(log.getFileName() + "." + role);
     }
 
-    private static int childPid(Path log, String role) {
-        String line = Workloads.awaitLog(log, TIMEOUT, "child " + role, l -> l.stream().anyMatch(s -> s.startsWith("child " + role + " ")))
-                .stream().filter(s -> s.startsWith("child " + role + " ")).findFirst().orElseThrow();
-        return Integer.parseInt(line.substring(("child " + role + " ").length()).trim());
+    private static Integer childPid(Path log, String role) {
+        String prefix = role.isEmpty() ? "child " : "child " + role + " ";
+        String line = Workloads.awaitLog(log, TIMEOUT, prefix, l -> l.stream().anyMatch(s -> s.startsWith(prefix)))
+                .stream().filter(s -> s.startsWith(prefix)).findFirst().orElseThrow();
+        return Integer.parseInt(line.substring(prefix.length()).trim());
     }
 
     private static Map<String, ProcStat> stats(ProcFs procfs, Map<String, Integer> pids) {

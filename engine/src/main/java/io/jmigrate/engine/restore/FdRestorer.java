@@ -71,6 +71,11 @@ final class FdRestorer {
                 AnonFdRestorer.create(puppet, fd);
                 continue;
             }
+            if (fd.getSharedFile() != 0) {  // one open file, several processes: opened once, in the root
+                puppet.call("dup3 shared file to fd " + fd.getFd(), SyscallNumbers.DUP3, carriers.file(fd.getSharedFile()),
+                        fd.getFd(), fd.getFlags() & O_CLOEXEC);
+                continue;
+            }
             if (fd.hasDupOf()) {           // one open file, several fds: the lower one is open already
                 puppet.call("dup3 fd " + fd.getDupOf() + " to fd " + fd.getFd(), SyscallNumbers.DUP3, fd.getDupOf(),
                         fd.getFd(), fd.getFlags() & O_CLOEXEC);

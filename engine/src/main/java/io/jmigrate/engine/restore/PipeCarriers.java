@@ -26,6 +26,9 @@ final class PipeCarriers {
     private static final int MIN_BASE = 64, PIPE2 = 293, FCNTL = 72, DEFAULT_CAPACITY = 65536;
 
     private final int base;
+    private int filesBase;
+    /** Open files several processes share: id -> one of the entries holding it (path, flags, offset). */
+    private final Map<Integer, FdEntry> sharedFiles = new LinkedHashMap<>();
     private final Map<Long, Integer> index = new LinkedHashMap<>();
     /** The unix sockets' carriers, in the slots after the pipes'. */
     private UnixSocketRestorer sockets;
@@ -43,13 +46,19 @@ final class PipeCarriers {
             }
         }
         carriers.sockets = UnixSocketRestorer.plan(tables, carriers.base + 2 * carriers.index.size());
+        carriers.filesBase = carriers.base + 2 * carriers.index.size() + carriers.sockets.count();
+        for (FdTable t : tables) {
+            for (FdEntry fd : t.getFdsList()) {
+                if (fd.getSharedFile() != 0) carriers.sharedFiles.putIfAbsent(fd.getSharedFile(), fd);
+            }
+        }
         return carriers;
     }
 
     /** The first descriptor number used by carriers; everything below belongs to the restored process. */
     int base() { return base; }
 
-    boolean isEmpty() { return index.isEmpty() && sockets.count() == 0; }
+    boolean isEmpty() { return index.isEmpty() && sockets.count() == 0 && sharedFiles.isEmpty(); }
 
     /** The unix socket pairs of the tree, at their carriers. */
     UnixSocketRestorer sockets() { return sockets; }
@@ -65,7 +74,28 @@ final class PipeCarriers {
      * Creates every pipe in {@code root} at its carrier numbers, with its capacity and buffered bytes, then every
      * unix socket pair.
      */
+    /** The carrier of shared open file {@code id}. */
+    int file(int id) {
+        if (!sharedFiles.containsKey(id)) throw new RestoreException("shared file " + id + " is not in the images");
+        return filesBase + List.copyOf(sharedFiles.keySet()).indexOf(id);
+    }
+
+    /** Opens every file the tree's processes share, once, in the root, at its offset. */
+    private void createSharedFiles(Puppet root) {
+        for (Map.Entry<Integer, FdEntry> e : sharedFiles.entrySet()) {
+            FdEntry fd = e.getValue();
+            root.resetScratch();
+            int flags = fd.getFlags() & ~(0100 | 0200 | 01000 | 0400 | 02000000);   // no O_CREAT/EXCL/TRUNC/NOCTTY/CLOEXEC
+            long opened = root.call("open shared " + fd.getPath(), SyscallNumbers.OPENAT, -100, root.putString(fd.getPath()), flags, 0);
+            if (fd.getKind() == FdKind.FD_REGULAR && fd.getPos() != 0) {
+                root.call("lseek shared " + fd.getPath(), SyscallNumbers.LSEEK, opened, fd.getPos(), 0);
+            }
+            place(root, (int) opened, file(e.getKey()));
+        }
+    }
+
     void create(Puppet root, List<FdTable> tables) {
+        createSharedFiles(root);
         Map<Long, PipeContents> contents = new LinkedHashMap<>();
         for (FdTable t : tables) t.getPipesList().forEach(p -> contents.put(p.getInode(), p));
         for (long inode : index.keySet()) {

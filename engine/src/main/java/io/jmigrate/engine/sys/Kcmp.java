@@ -20,6 +20,12 @@ public final class Kcmp {
                 pid, pid, KCMP_FILE, fd1, fd2, 0) == 0;
     }
 
+    /** Whether fd {@code fd1} of {@code pid1} and fd {@code fd2} of {@code pid2} are one open file (inherited). */
+    public static boolean sameFile(int pid1, int fd1, int pid2, int fd2) {
+        return Libc.syscall("kcmp(KCMP_FILE, " + pid1 + ":" + fd1 + ", " + pid2 + ":" + fd2 + ")", SyscallNumbers.KCMP,
+                pid1, pid2, KCMP_FILE, fd1, fd2, 0) == 0;
+    }
+
     /**
      * Whether fd {@code tfd} of {@code pid} is the file that epoll instance {@code epfd} of {@code pid} watches
      * under number {@code tfd} (its {@code toff}-th registration with that number).
