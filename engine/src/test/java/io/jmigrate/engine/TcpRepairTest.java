@@ -8,6 +8,7 @@ import io.jmigrate.engine.image.proto.FdKind;
 import io.jmigrate.engine.restore.RestoreOptions;
 import io.jmigrate.engine.restore.Restorer;
 import io.jmigrate.engine.testing.Workloads;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -95,6 +96,32 @@ class TcpRepairTest {
                         assertEquals("echo fresh" + cycle + " from " + pid, fresh.echo("fresh" + cycle));
                     }
                 }
+            }
+        }
+    }
+
+    /**
+     * The network lock: a line the client sends while the server is dumped and not yet restored is neither lost
+     * nor answered with a reset; it is retransmitted and answered once the restore lifts the lock.
+     */
+    @Test
+    void aLineSentBetweenDumpAndRestoreIsAnsweredAfterTheRestore() throws IOException {
+        Assumptions.assumeTrue(java.nio.file.Files.isExecutable(Path.of("/usr/sbin/nft")), "nftables is installed by .ci/run");
+        try (Workloads workloads = new Workloads()) {
+            int port = freePort();
+            Path log = tmp.resolve("echo.log");
+            int pid = workloads.start(log, Workloads.fixture("echoserver").toString(), log.toString(), Integer.toString(port));
+            awaitReady(log);
+            try (Client c = Client.connect("127.0.0.1", port)) {
+                c.socket().setSoTimeout(30_000);
+                assertEquals("echo before from " + pid, c.echo("before"));
+                Path images = tmp.resolve("images");
+                new Dumper().dump(DumpOptions.of(pid, images));
+                Workloads.awaitGone(pid);
+                c.send("in-between");                    // nobody holds the port now: only the lock saves it
+                workloads.adopt(new Restorer().restore(RestoreOptions.of(images)).pid());
+                assertEquals("echo in-between from " + pid, c.in().readLine(), "retransmitted and answered");
+                assertEquals("echo after from " + pid, c.echo("after"));
             }
         }
     }

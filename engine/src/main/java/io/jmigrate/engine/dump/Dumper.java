@@ -152,6 +152,7 @@ public final class Dumper {
             // reaps them as they die instead of leaving zombies that hold their PIDs.
             List<RuntimeException> unrepaired = new ArrayList<>();
             if (options.leaveRunning()) TcpConnCollector.release(true, unrepaired);   // connections carry on
+            else lockConnections(options, root, fdTables);
             for (Member m : members) {
                 if (options.leaveRunning()) m.frozen().resume();
                 else m.frozen().kill();
@@ -304,6 +305,18 @@ public final class Dumper {
             return kb * 1024;
         } catch (RuntimeException e) {
             return 0;      // only an optimisation; the preflight already vouched for the process
+        }
+    }
+
+    /** Before the kill: the peers' packets must find neither socket nor reset until the restore (NetworkLock). */
+    private static void lockConnections(DumpOptions options, int root, Map<Integer, FdTable> fdTables) {
+        List<io.jmigrate.engine.image.proto.TcpConnState> conns = fdTables.values().stream()
+                .flatMap(t -> t.getFdsList().stream()).filter(f -> f.hasTcpConn()).map(f -> f.getTcpConn()).toList();
+        if (conns.isEmpty()) return;
+        if (io.jmigrate.engine.net.NetworkLock.lock(root, conns)) {
+            options.progress().accept("network lock: " + conns.size() + " TCP connection(s) held until the restore");
+        } else {
+            options.progress().accept("warning: nft not found: no network lock; a peer sending before the restore gets a reset");
         }
     }
 

@@ -121,6 +121,9 @@ public final class Restorer {
                 for (ThreadTask t : m.threads()) Ptrace.detach(t.core().getTid(), 0);
             }
             released = true;
+            boolean connections = tree.stream().filter(e -> !e.getZombie())
+                    .anyMatch(e -> images.fds(e.getPid()).getFdsList().stream().anyMatch(f -> f.hasTcpConn()));
+            if (connections) io.jmigrate.engine.net.NetworkLock.unlock(root);   // the connections have their sockets again
             for (Member m : members) {
                 for (ThreadTask t : m.threads()) {
                     for (int sig : t.held().deferredSignals()) Signals.tgkill(m.pid(), t.core().getTid(), sig);
