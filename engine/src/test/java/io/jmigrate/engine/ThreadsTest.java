@@ -24,6 +24,32 @@ class ThreadsTest {
     Path tmp;
 
     @Test
+    void eachThreadKeepsItsNiceValueAndSchedulingPolicy() {
+        io.jmigrate.engine.proc.ProcFs procfs = new io.jmigrate.engine.proc.ProcFs();
+        try (Workloads workloads = new Workloads()) {
+            Path log = tmp.resolve("threads.log");
+            int pid = workloads.start(log, Workloads.fixture("threads").toString(), log.toString(), "3");
+            Workloads.awaitLines(log, 3, TIMEOUT);
+            List<Integer> tids = Freezer.threadIds(pid);
+            io.jmigrate.engine.sys.Scheduling.setNice(tids.get(1), 7);
+            io.jmigrate.engine.sys.Scheduling.setPolicy(tids.get(2), 3, 0);          // SCHED_BATCH
+            io.jmigrate.engine.sys.Scheduling.setPolicy(tids.get(3), 2, 5);          // SCHED_RR, priority 5
+            List<String> before = tids.stream().map(t -> schedOf(procfs, pid, t)).toList();
+            new Dumper().dump(DumpOptions.of(pid, tmp.resolve("images")));
+            Workloads.awaitGone(pid);
+            workloads.adopt(new Restorer().restore(RestoreOptions.of(tmp.resolve("images"))).pid());
+            assertEquals(before, tids.stream().map(t -> schedOf(procfs, pid, t)).toList(), "nice, rt priority, policy per thread");
+            assertEquals("nice 7 rt 0 policy 0", before.get(1));
+            assertEquals("nice 0 rt 5 policy 2", before.get(3));
+        }
+    }
+
+    private static String schedOf(io.jmigrate.engine.proc.ProcFs procfs, int pid, int tid) {
+        io.jmigrate.engine.proc.ProcStat s = procfs.taskStat(pid, tid);
+        return "nice " + s.field(19) + " rt " + s.field(40) + " policy " + s.field(41);
+    }
+
+    @Test
     void sixtyFourThreadsSurviveTwentyCycles() {
         try (Workloads workloads = new Workloads()) {
             Path log = tmp.resolve("threads.log");

@@ -216,7 +216,10 @@ public final class Dumper {
             for (StoppedThread t : frozen.threads()) {
                 RemoteSyscalls inThread = t == leader ? inLeader
                         : new RemoteSyscalls(t.tid(), inLeader.site(), t.savedRegs(), t);
-                core.addThreads(ThreadCollector.collect(t, procfs.comm(t.tid()), inThread, scratch));
+                io.jmigrate.engine.proc.ProcStat ts = procfs.taskStat(pid, t.tid());
+                core.addThreads(ThreadCollector.collect(t, procfs.comm(t.tid()), inThread, scratch).toBuilder()
+                        .setNice(Integer.parseInt(ts.field(19))).setSchedPolicy(Integer.parseInt(ts.field(41)))
+                        .setRtPriority(Integer.parseInt(ts.field(40))).build());
             }
 
             long memStart = System.nanoTime();

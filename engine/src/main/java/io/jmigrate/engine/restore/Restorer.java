@@ -16,6 +16,7 @@ import io.jmigrate.engine.proc.ProcFs;
 import io.jmigrate.engine.sys.ErrnoException;
 import io.jmigrate.engine.sys.Mman;
 import io.jmigrate.engine.sys.Ptrace;
+import io.jmigrate.engine.sys.Scheduling;
 import io.jmigrate.engine.sys.Reaper;
 import io.jmigrate.engine.sys.Signals;
 import io.jmigrate.engine.sys.SyscallNumbers;
@@ -177,6 +178,11 @@ public final class Restorer {
             m.threads().add(ThreadCreator.create(puppet, thread));
         }
         if (m.threads().size() > 1) options.progress().accept("PID " + pid + ": created " + (m.threads().size() - 1) + " more thread(s)");
+        for (ThreadTask t : m.threads()) {
+            ThreadCore tc = t.core();
+            if (tc.getSchedPolicy() != 0) Scheduling.setPolicy(tc.getTid(), tc.getSchedPolicy(), tc.getRtPriority());
+            if (tc.getNice() != 0) Scheduling.setNice(tc.getTid(), tc.getNice());
+        }
         for (ThreadTask t : m.threads()) CredentialsRestorer.restore(t.puppet(), core.getCreds());   // last: drops root
         puppet.call("munmap scratch", SyscallNumbers.MUNMAP, puppet.scratch, SCRATCH_SIZE);
 
