@@ -213,6 +213,7 @@ public final class Dumper {
                             .setIntervalUsec(t[0] * 1_000_000 + t[1]).setValueUsec(t[2] * 1_000_000 + t[3]));
                 }
             }
+            core.addAllPosixTimers(PosixTimerCollector.collect(procfs, pid, inLeader, scratch));
             for (StoppedThread t : frozen.threads()) {
                 RemoteSyscalls inThread = t == leader ? inLeader
                         : new RemoteSyscalls(t.tid(), inLeader.site(), t.savedRegs(), t);

@@ -43,9 +43,6 @@ final class Preflight {
             throw new DumpRefusedException("PID " + pid + " (" + stat.comm() + ") uses seccomp (mode " + status.seccomp()
                     + "); seccomp filters are not supported yet");
         }
-        String timers = procfs.readText(pid, "timers").strip();
-        if (!timers.isEmpty()) {
-            throw new DumpRefusedException("PID " + pid + " (" + stat.comm() + ") has POSIX timers (timer_create); timers are not supported yet");
-        }
+        PosixTimerCollector.check(procfs, pid);
     }
 }

@@ -178,6 +178,7 @@ public final class Restorer {
             m.threads().add(ThreadCreator.create(puppet, thread));
         }
         if (m.threads().size() > 1) options.progress().accept("PID " + pid + ": created " + (m.threads().size() - 1) + " more thread(s)");
+        PosixTimerRestorer.create(puppet, core.getPosixTimersList());     // SIGEV_THREAD_ID targets exist now
         for (ThreadTask t : m.threads()) {
             ThreadCore tc = t.core();
             if (tc.getSchedPolicy() != 0) Scheduling.setPolicy(tc.getTid(), tc.getSchedPolicy(), tc.getRtPriority());
@@ -189,6 +190,7 @@ public final class Restorer {
         for (ThreadTask t : m.threads()) Ptrace.setSigmask(t.core().getTid(), t.core().getSigmask());
         PendingSignals.requeueShared(puppet, core, leader);
         for (ThreadTask t : m.threads()) PendingSignals.requeue(t.puppet(), t.core());
+        PosixTimerRestorer.arm(puppet, leader, core.getPosixTimersList());   // last: their time runs from here
         return memory.pagesRestored;
     }
 

@@ -15,6 +15,9 @@ public final class SyscallNumbers {
     /** Anon-inode descriptors: created inside the restored process. */
     public static final int EVENTFD2 = 290, TIMERFD_CREATE = 283, TIMERFD_SETTIME = 286, TIMERFD_GETTIME = 287,
             SIGNALFD4 = 289, EPOLL_CREATE1 = 291, EPOLL_CTL = 233, CLOCK_GETTIME = 228, KCMP = 312;
+    /** POSIX timers (timer_create), read and recreated inside the process they belong to. */
+    public static final int TIMER_CREATE = 222, TIMER_SETTIME = 223, TIMER_GETTIME = 224, TIMER_GETOVERRUN = 225,
+            TIMER_DELETE = 226;
 
     private SyscallNumbers() {}
 }
