@@ -120,6 +120,7 @@ public final class Dumper {
             for (Member m : members) fdTables.put(m.pid(), FdCollector.collect(procfs, m.pid()));
             fdTables = UnixSocketCollector.acrossTree(fdTables);
             fdTables = SharedFileCollector.link(fdTables);
+            fdTables = FifoCollector.collect(fdTables);
             Map<Integer, List<io.jmigrate.engine.image.proto.PipeContents>> pipes = PipeCollector.collect(fdTables);
             ProcessTree.Builder pstree = ProcessTree.newBuilder();
             DumpStats.Builder stats = DumpStats.newBuilder();

@@ -20,7 +20,7 @@ import io.jmigrate.engine.sys.Kcmp;
 
 /** Describes each open file descriptor, refusing kinds we cannot reopen yet. */
 final class FdCollector {
-    private static final int S_IFMT = 0170000, S_IFREG = 0100000, S_IFDIR = 0040000, S_IFCHR = 0020000;
+    private static final int S_IFMT = 0170000, S_IFREG = 0100000, S_IFDIR = 0040000, S_IFCHR = 0020000, S_IFIFO = 0010000;
     /** (major, minor) of character devices that hold no state: reopening by path is a faithful restore. */
     private static final Set<Long> STATELESS_DEVICES = Set.of(dev(1, 3), dev(1, 5), dev(1, 7), dev(1, 8), dev(1, 9));
 
@@ -65,7 +65,8 @@ final class FdCollector {
         Map<Long, List<Integer>> byInode = new HashMap<>();
         for (FdEntry.Builder e : table.getFdsBuilderList()) {
             FdKind kind = e.getKind();
-            if (kind != FdKind.FD_REGULAR && kind != FdKind.FD_DIRECTORY && kind != FdKind.FD_CHAR_DEVICE) continue;
+            if (kind != FdKind.FD_REGULAR && kind != FdKind.FD_DIRECTORY && kind != FdKind.FD_CHAR_DEVICE
+                    && kind != FdKind.FD_FIFO) continue;
             List<Integer> seen = byInode.computeIfAbsent(e.getDev() * 31 + e.getInode(), k -> new ArrayList<>());
             for (int candidate : seen) {
                 if (Kcmp.sameFile(pid, candidate, e.getFd())) {
@@ -122,6 +123,10 @@ final class FdCollector {
                     throw refuse(which, "is the character device " + target + hint);
                 }
                 b.setKind(FdKind.FD_CHAR_DEVICE).setRdev((int) rdev);
+            }
+            case S_IFIFO -> {         // a named pipe: reopened by path, its bytes kept (FifoCollector)
+                requireSameFile(which, target, devNo, ino);
+                b.setKind(FdKind.FD_FIFO).setPos(0);
             }
             default -> throw refuse(which, "is " + target + ", a file type that is not supported yet");
         }

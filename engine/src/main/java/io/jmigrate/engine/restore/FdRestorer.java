@@ -67,6 +67,10 @@ final class FdRestorer {
                 puppet.call("fcntl(F_SETFL)", FCNTL, fd.getFd(), F_SETFL, fd.getFlags() & STATUS_FLAGS);
                 continue;
             }
+            if (fd.getKind() == FdKind.FD_FIFO && !fd.hasDupOf()) {
+                FifoKeepers.open(puppet, fd);     // the root's keeper holds it open: no blocking, bytes kept
+                continue;
+            }
             if (AnonFdRestorer.handles(fd)) {
                 AnonFdRestorer.create(puppet, fd);
                 continue;

@@ -32,6 +32,8 @@ final class PipeCarriers {
     private final Map<Long, Integer> index = new LinkedHashMap<>();
     /** The unix sockets' carriers, in the slots after the pipes'. */
     private UnixSocketRestorer sockets;
+    /** The named pipes' keepers, in the slots after the shared files'. */
+    private FifoKeepers fifos;
 
     private PipeCarriers(int base) {
         this.base = base;
@@ -52,13 +54,14 @@ final class PipeCarriers {
                 if (fd.getSharedFile() != 0) carriers.sharedFiles.putIfAbsent(fd.getSharedFile(), fd);
             }
         }
+        carriers.fifos = FifoKeepers.plan(tables, carriers.filesBase + carriers.sharedFiles.size());
         return carriers;
     }
 
     /** The first descriptor number used by carriers; everything below belongs to the restored process. */
     int base() { return base; }
 
-    boolean isEmpty() { return index.isEmpty() && sockets.count() == 0 && sharedFiles.isEmpty(); }
+    boolean isEmpty() { return index.isEmpty() && sockets.count() == 0 && sharedFiles.isEmpty() && fifos.count() == 0; }
 
     /** The unix socket pairs of the tree, at their carriers. */
     UnixSocketRestorer sockets() { return sockets; }
@@ -96,6 +99,7 @@ final class PipeCarriers {
 
     void create(Puppet root, List<FdTable> tables) {
         createSharedFiles(root);
+        fifos.create(root);
         Map<Long, PipeContents> contents = new LinkedHashMap<>();
         for (FdTable t : tables) t.getPipesList().forEach(p -> contents.put(p.getInode(), p));
         for (long inode : index.keySet()) {
