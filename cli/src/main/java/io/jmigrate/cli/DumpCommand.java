@@ -29,12 +29,16 @@ final class DumpCommand implements Callable<Integer> {
     @Option(names = "--leave-running", description = "resume the process after the dump instead of killing it")
     boolean leaveRunning;
 
+    @Option(names = "--shell-job", description = "dump descriptors on a terminal (a job started from a shell); "
+            + "restore --shell-job connects them to its own terminal")
+    boolean shellJob;
+
     @Option(names = {"-v", "--verbose"}, description = "print progress to stderr")
     boolean verbose;
 
     @Override
     public Integer call() {
-        DumpOptions options = DumpOptions.of(pid, dir).leavingRunning(leaveRunning)
+        DumpOptions options = DumpOptions.of(pid, dir).leavingRunning(leaveRunning).withShellJob(shellJob)
                 .withProgress(verbose ? m -> System.err.println("dump: " + m) : m -> { });
         DumpResult result = new Dumper().dump(options);
         var s = result.stats();

@@ -3,6 +3,7 @@ package io.jmigrate.cli;
 import io.jmigrate.engine.restore.RestoreOptions;
 import io.jmigrate.engine.restore.RestoreResult;
 import io.jmigrate.engine.restore.Restorer;
+import io.jmigrate.engine.restore.ShellJob;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -20,13 +21,21 @@ final class RestoreCommand implements Callable<Integer> {
     @Option(names = {"-D", "--images-dir"}, required = true, paramLabel = "DIR", description = "images written by dump")
     Path dir;
 
+    @Option(names = "--shell-job", description = "connect the descriptors that were on a terminal at dump "
+            + "(dump --shell-job) to this jmigrate's terminal (its stdin, stdout or stderr)")
+    boolean shellJob;
+
     @Option(names = {"-v", "--verbose"}, description = "print progress to stderr")
     boolean verbose;
 
     @Override
     public Integer call() {
-        RestoreResult result = new Restorer().restore(RestoreOptions.of(dir)
-                .withProgress(verbose ? m -> System.err.println("restore: " + m) : m -> { }));
+        RestoreOptions options = RestoreOptions.of(dir).withProgress(verbose ? m -> System.err.println("restore: " + m) : m -> { });
+        if (shellJob) {
+            options = options.withShellJob(ShellJob.ownTerminal().orElseThrow(() -> new IllegalArgumentException(
+                    "--shell-job: none of jmigrate's stdin, stdout and stderr is a terminal to connect the process to")));
+        }
+        RestoreResult result = new Restorer().restore(options);
         result.warnings().forEach(w -> System.err.println("jmigrate: warning: " + w));
         System.out.println(result.pid());
         return 0;

@@ -113,6 +113,18 @@ class CliTest {
     }
 
     @Test
+    void restoreShellJobWithoutATerminalFailsWithOneLine() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(io.jmigrate.engine.restore.ShellJob.ownTerminal().isEmpty(),
+                "this JVM has a terminal");
+        Run run = jmigrate("restore", "--shell-job", "-D", tmp.resolve("missing").toString());
+        assertEquals(1, run.exit());
+        assertEquals(List.of("jmigrate: --shell-job: none of jmigrate's stdin, stdout and stderr is a terminal to connect "
+                + "the process to"), run.errLines());
+        Run dump = jmigrate("dump", "--shell-job", "-t", "999999999", "-D", tmp.resolve("images").toString());
+        assertEquals(List.of("jmigrate: no process with PID 999999999"), dump.errLines(), "dump takes --shell-job");
+    }
+
+    @Test
     void showPrintsARealDumpAsJson() {
         Path log = tmp.resolve("memhog.log");
         int pid = startMemhog(log);

@@ -10,17 +10,23 @@ import java.util.function.Consumer;
  * @param imagesDir    where the images go (created if missing; an old image set there is replaced)
  * @param leaveRunning resume the process after a successful dump instead of killing it
  * @param progress     receives one-line progress messages
+ * @param shellJob     descriptors on a terminal are dumped (as FD_TTY) instead of refused: the restore connects them
+ *                     to its own terminal (restore --shell-job)
  */
-public record DumpOptions(int pid, Path imagesDir, boolean leaveRunning, Consumer<String> progress) {
+public record DumpOptions(int pid, Path imagesDir, boolean leaveRunning, Consumer<String> progress, boolean shellJob) {
     public static DumpOptions of(int pid, Path imagesDir) {
-        return new DumpOptions(pid, imagesDir, false, message -> { });
+        return new DumpOptions(pid, imagesDir, false, message -> { }, false);
     }
 
     public DumpOptions leavingRunning(boolean leave) {
-        return new DumpOptions(pid, imagesDir, leave, progress);
+        return new DumpOptions(pid, imagesDir, leave, progress, shellJob);
     }
 
     public DumpOptions withProgress(Consumer<String> sink) {
-        return new DumpOptions(pid, imagesDir, leaveRunning, sink);
+        return new DumpOptions(pid, imagesDir, leaveRunning, sink, shellJob);
+    }
+
+    public DumpOptions withShellJob(boolean terminalsAllowed) {
+        return new DumpOptions(pid, imagesDir, leaveRunning, progress, terminalsAllowed);
     }
 }

@@ -82,7 +82,7 @@ public final class Dumper {
         for (int pid : tree) {
             if (pid != root) Preflight.check(procfs, pid);
             rehearse(pid);                               // refusals before an old image set is replaced
-            rehearsedFds.put(pid, FdCollector.collect(procfs, pid, false));   // running: socket queues are not read
+            rehearsedFds.put(pid, FdCollector.collect(procfs, pid, false, options.shellJob()));   // running: socket queues are not read
         }
         PipeCollector.check(rehearsedFds);
         TcpListenCollector.checkNotShared(rehearsedFds);
@@ -117,7 +117,7 @@ public final class Dumper {
                         + tree + " became " + again + "); try again");
             }
             Map<Integer, FdTable> fdTables = new LinkedHashMap<>();
-            for (Member m : members) fdTables.put(m.pid(), FdCollector.collect(procfs, m.pid()));
+            for (Member m : members) fdTables.put(m.pid(), FdCollector.collect(procfs, m.pid(), true, options.shellJob()));
             fdTables = UnixSocketCollector.acrossTree(fdTables);
             fdTables = SharedFileCollector.link(fdTables);
             fdTables = FifoCollector.collect(fdTables);

@@ -28,19 +28,27 @@ final class FdCollector {
 
     /** The process's descriptors; pipes are described here and checked and read tree-wide by {@link PipeCollector}. */
     static FdTable collect(ProcFs procfs, int pid) {
-        return collect(procfs, pid, true);
+        return collect(procfs, pid, true, false);
     }
 
-    /** @param frozen the process is frozen: socket queues are read only then (see {@link UnixSocketCollector}) */
     static FdTable collect(ProcFs procfs, int pid, boolean frozen) {
+        return collect(procfs, pid, frozen, false);
+    }
+
+    /**
+     * @param frozen   the process is frozen: socket queues are read only then (see {@link UnixSocketCollector})
+     * @param shellJob terminals are dumped as FD_TTY (--shell-job) instead of refused
+     */
+    static FdTable collect(ProcFs procfs, int pid, boolean frozen, boolean shellJob) {
         try (UnixSocketCollector sockets = new UnixSocketCollector(pid, frozen)) {
-            FdTable.Builder table = collect(procfs, pid, sockets, frozen);
+            FdTable.Builder table = collect(procfs, pid, sockets, frozen, shellJob);
             sockets.addStates(table);
             return table.build();
         }
     }
 
-    private static FdTable.Builder collect(ProcFs procfs, int pid, UnixSocketCollector sockets, boolean frozen) {
+    private static FdTable.Builder collect(ProcFs procfs, int pid, UnixSocketCollector sockets, boolean frozen,
+                                           boolean shellJob) {
         FdTable.Builder table = FdTable.newBuilder();
         for (int fd : procfs.fdNumbers(pid)) {
             String target = procfs.fdTarget(pid, fd);
@@ -49,7 +57,7 @@ final class FdCollector {
                 table.addFds(inet != null ? inet : sockets.describe(procfs, fd, target));
                 continue;
             }
-            table.addFds(target.startsWith("pipe:") ? describePipe(procfs, pid, fd, target) : describe(procfs, pid, fd, target));
+            table.addFds(target.startsWith("pipe:") ? describePipe(procfs, pid, fd, target) : describe(procfs, pid, fd, target, shellJob));
         }
         AnonFdCollector.link(pid, table);
         linkFileDups(pid, table);
@@ -66,7 +74,7 @@ final class FdCollector {
         for (FdEntry.Builder e : table.getFdsBuilderList()) {
             FdKind kind = e.getKind();
             if (kind != FdKind.FD_REGULAR && kind != FdKind.FD_DIRECTORY && kind != FdKind.FD_CHAR_DEVICE
-                    && kind != FdKind.FD_FIFO) continue;
+                    && kind != FdKind.FD_FIFO && kind != FdKind.FD_TTY) continue;
             List<Integer> seen = byInode.computeIfAbsent(e.getDev() * 31 + e.getInode(), k -> new ArrayList<>());
             for (int candidate : seen) {
                 if (Kcmp.sameFile(pid, candidate, e.getFd())) {
@@ -85,7 +93,7 @@ final class FdCollector {
                 .setPipeInode(inode).build();
     }
 
-    private static FdEntry describe(ProcFs procfs, int pid, int fd, String target) {
+    private static FdEntry describe(ProcFs procfs, int pid, int fd, String target, boolean shellJob) {
         String which = "fd " + fd + " of PID " + pid;
         if (target.startsWith("anon_inode:")) return AnonFdCollector.describe(procfs, pid, fd, target);
         if (!target.startsWith("/")) throw refuse(which, "is " + target + "; this kind of descriptor is not supported yet");
@@ -116,11 +124,17 @@ final class FdCollector {
             case S_IFCHR -> {
                 long rdev = (Long) st.get("rdev");
                 long majorMinor = dev((int) ((rdev >>> 8) & 0xfff), (int) ((rdev & 0xff) | ((rdev >>> 12) & 0xfff00)));
+                if (isTerminal(majorMinor)) {
+                    if (!shellJob) {
+                        throw refuse(which, "is the terminal " + target + "; dump with --shell-job to reconnect it to the "
+                                + "terminal of the restoring jmigrate (restore --shell-job), or start the program with "
+                                + "stdio redirected (< /dev/null > log 2>&1)");
+                    }
+                    return b.setKind(FdKind.FD_TTY).setRdev((int) rdev).setPos(0).build();
+                }
                 if (!STATELESS_DEVICES.contains(majorMinor)) {
-                    String hint = target.startsWith("/dev/pts/") || target.startsWith("/dev/tty")
-                            ? "; terminals are not supported yet: start the program with stdio redirected (< /dev/null > log 2>&1)"
-                            : "; only /dev/null, /dev/zero, /dev/full, /dev/random and /dev/urandom are supported";
-                    throw refuse(which, "is the character device " + target + hint);
+                    throw refuse(which, "is the character device " + target
+                            + "; only /dev/null, /dev/zero, /dev/full, /dev/random and /dev/urandom are supported");
                 }
                 b.setKind(FdKind.FD_CHAR_DEVICE).setRdev((int) rdev);
             }
@@ -131,6 +145,12 @@ final class FdCollector {
             default -> throw refuse(which, "is " + target + ", a file type that is not supported yet");
         }
         return b.build();
+    }
+
+    /** A terminal a program talks through: pty slaves (/dev/pts/N), virtual consoles, /dev/tty, /dev/console. */
+    private static boolean isTerminal(long majorMinor) {
+        int major = (int) (majorMinor >>> 32), minor = (int) majorMinor;
+        return (major >= 136 && major <= 143) || major == 4 || (major == 5 && (minor == 0 || minor == 1));
     }
 
     private static void requireSameFile(String which, String target, long devNo, long ino) {

@@ -29,7 +29,8 @@ final class SharedFileCollector {
             int pid = e.getKey();
             for (FdEntry.Builder fd : e.getValue().getFdsBuilderList()) {
                 FdKind kind = fd.getKind();
-                if (kind != FdKind.FD_REGULAR && kind != FdKind.FD_DIRECTORY && kind != FdKind.FD_CHAR_DEVICE) continue;
+                if (kind != FdKind.FD_REGULAR && kind != FdKind.FD_DIRECTORY && kind != FdKind.FD_CHAR_DEVICE
+                        && kind != FdKind.FD_TTY) continue;
                 long file = fd.getDev() * 31 + fd.getInode();
                 for (int i = 0; i < seen.size(); i++) {
                     Holder h = seen.get(i);

@@ -56,7 +56,7 @@ public final class Restorer {
         List<ProcessEntry> tree = images.pstree().getProcessesList();
         UnixSocketRestorer.verify(tree.stream().filter(e -> !e.getZombie()).map(e -> images.fds(e.getPid())).toList());
         for (ProcessEntry e : tree) {
-            if (!e.getZombie()) FdRestorer.verify(images.fds(e.getPid()));
+            if (!e.getZombie()) FdRestorer.verify(fds(images, e.getPid(), options));
             for (int tid : e.getZombie() ? List.of(e.getPid()) : e.getThreadsList()) {
                 if (Signals.exists(tid)) {
                     throw new RestoreException((tid == e.getPid() ? "PID " : "thread ID ") + tid + " is already in use by "
@@ -87,7 +87,7 @@ public final class Restorer {
             SeedSpawner.Born born = SeedSpawner.spawnPuppet(root, scratch, SCRATCH_SIZE);
             members.add(member(tree.getFirst(), born.site(), scratch));
             SessionRestorer.becomeSessionLeader(members.getFirst().puppet());
-            List<FdTable> fdTables = tree.stream().filter(e -> !e.getZombie()).map(e -> images.fds(e.getPid())).toList();
+            List<FdTable> fdTables = tree.stream().filter(e -> !e.getZombie()).map(e -> fds(images, e.getPid(), options)).toList();
             PipeCarriers carriers = PipeCarriers.plan(fdTables);
             carriers.create(members.getFirst().puppet(), fdTables);      // before the forks: every child inherits them
             for (ProcessEntry e : tree.subList(1, tree.size())) {
@@ -169,7 +169,7 @@ public final class Restorer {
         options.progress().accept(String.format("PID %d: restored %d VMAs and %d pages (map %.1f ms, fill %.1f ms)",
                 pid, mm.getVmasCount(), memory.pagesRestored, memory.mapNanos / 1e6, memory.fillNanos / 1e6));
 
-        FdRestorer.restore(puppet, images.fds(pid), carriers);
+        FdRestorer.restore(puppet, fds(images, pid, options), carriers);
         TaskStateRestorer.restoreProcess(puppet, core, warnings);
         ThreadCore leader = core.getThreads(0);
         TaskStateRestorer.restoreThread(puppet, leader);
@@ -192,6 +192,11 @@ public final class Restorer {
         for (ThreadTask t : m.threads()) PendingSignals.requeue(t.puppet(), t.core());
         PosixTimerRestorer.arm(puppet, leader, core.getPosixTimersList());   // last: their time runs from here
         return memory.pagesRestored;
+    }
+
+    /** The process's descriptors as they are to be restored: terminals connected to ours (--shell-job). */
+    private static FdTable fds(ImageSet images, int pid, RestoreOptions options) {
+        return ShellJob.connect(pid, images.fds(pid), options.shellJobTerminal());
     }
 
     /** An address range of {@code size} bytes that no dumped VMA uses, high in the address space. */
