@@ -245,6 +245,7 @@ public final class Dumper {
                 memory.scanNanos / 1e6, memory.readNanos / 1e6, memory.writeNanos / 1e6,
                 memory.selfWritten() ? ", written by the process itself" : ""));
 
+        core.addAllCgroups(CgroupCollector.collect(procfs, pid));
         core.setCreds(CredentialsCollector.collect(procfs, pid, frozen.threads().stream().map(StoppedThread::tid).toList()));
         core.setPid(pid).setComm(stat.comm()).setExe(procfs.exe(pid)).setCwd(procfs.cwd(pid))
                 .setRoot(procfs.root(pid)).setUmask(status.umask()).setPersonality(procfs.personality(pid))

@@ -164,6 +164,7 @@ public final class Restorer {
         Puppet puppet = m.puppet();
         ProcessCore core = images.core(pid);
         MmImage mm = images.mm(pid);
+        CgroupRestorer.join(procfs, pid, core.getCgroupsList(), warnings);   // before its memory is charged anywhere
         AddressSpaceRestorer memory = new AddressSpaceRestorer(puppet, procfs);
         memory.restore(mm, images.pageIndex(pid), images.pagesPath(pid));
         options.progress().accept(String.format("PID %d: restored %d VMAs and %d pages (map %.1f ms, fill %.1f ms)",
