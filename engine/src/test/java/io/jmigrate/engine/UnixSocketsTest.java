@@ -124,11 +124,9 @@ class UnixSocketsTest {
     enum Refused {
         INET("socket", "is a TCP socket (socket:[", "AF_INET", "only listening TCP sockets are supported"),
         BOUND("unixbound", "is a unix SOCK_DGRAM socket (socket:[", "bound to ", "holder.sock",
-                "named unix sockets are not supported yet"),
-        LISTENING("unixlisten", "is a unix SOCK_STREAM socket (socket:[", "listening on ", "holder.sock",
-                "named unix sockets are not supported yet"),
+                "neither listening nor connected; bound unix sockets are supported only listening or connected"),
         ABSTRACT("unixabstract", "bound to the abstract name @jmigrate-holder-",
-                "named unix sockets are not supported yet"),
+                "bound unix sockets are supported only listening or connected"),
         UNCONNECTED("unixdgram", "is a unix SOCK_DGRAM socket (socket:[", "with no peer",
                 "only connected unix socket pairs are supported"),
         PEER_OUTSIDE("connect", "is one end of a unix socket pair (socket:[", "belongs to a process outside the dumped tree",

@@ -30,6 +30,8 @@ final class UnixSocketCollector implements AutoCloseable {
     private final int pid;
     private final boolean readQueues;
     private final Map<Long, Held> sockets = new LinkedHashMap<>();
+    /** Listening sockets: their name, backlog and socket file (see {@link UnixListeners}). */
+    private final Map<Long, UnixSocketState> listeners = new HashMap<>();
     private int pidfd = -1;
     private UnixDiag diag;
 
@@ -62,12 +64,20 @@ final class UnixSocketCollector implements AutoCloseable {
             }
             String kind = "a unix " + Sockets.typeName(info.type()) + " socket (" + target + ")";
             if (info.state() == UnixDiag.TCP_LISTEN) {
-                throw refuse(which, "is " + kind + " listening on " + describeName(info.name())
-                        + "; named unix sockets are not supported yet");
+                if (info.rqueue() != 0) {
+                    throw refuse(which, "is " + kind + " listening on " + describeName(info.name()) + " with "
+                            + info.rqueue() + " connection(s) waiting to be accepted; only listeners with an empty"
+                            + " accept queue are supported");
+                }
+                if (info.name() == null) throw refuse(which, "is " + kind + " listening without a name");
+                listeners.put(inode, UnixListeners.describe(procfs, pid, which, kind, info));
+                sockets.put(inode, new Held(fd, copy, info));
+                copy = -1;
+                return entry;
             }
-            if (info.name() != null) {
-                throw refuse(which, "is " + kind + " bound to " + describeName(info.name())
-                        + "; named unix sockets are not supported yet");
+            if (info.name() != null && info.peer() == 0) {
+                throw refuse(which, "is " + kind + " bound to " + describeName(info.name()) + ", neither listening nor"
+                        + " connected; bound unix sockets are supported only listening or connected");
             }
             if (info.peer() == 0) {
                 throw refuse(which, "is " + kind + " with no peer (never connected, or its peer was closed); only"
@@ -94,7 +104,9 @@ final class UnixSocketCollector implements AutoCloseable {
                     .setSndbuf(Sockets.getInt(s.copy(), Sockets.SOL_SOCKET, Sockets.SO_SNDBUF))
                     .setRcvbuf(Sockets.getInt(s.copy(), Sockets.SOL_SOCKET, Sockets.SO_RCVBUF));
             state.setPeekOffset(Sockets.getInt(s.copy(), Sockets.SOL_SOCKET, Sockets.SO_PEEK_OFF));
-            if (readQueues) addQueue(s, peer, state);
+            UnixSocketState listener = listeners.get(e.getKey());
+            if (listener != null) state.mergeFrom(listener);
+            else if (readQueues) addQueue(s, peer, state);
             table.addUnixSockets(state);
         }
     }
@@ -113,6 +125,7 @@ final class UnixSocketCollector implements AutoCloseable {
         Map<Long, UnixSocketState> states = new HashMap<>();
         tables.values().forEach(t -> t.getUnixSocketsList().forEach(s -> states.putIfAbsent(s.getInode(), s)));
         for (UnixSocketState s : states.values()) {
+            if (s.getListening()) continue;                              // no peer: bound and listening again
             UnixSocketState peer = states.get(s.getPeerInode());
             if (peer == null || peer.getPeerInode() != s.getInode()) {
                 int[] held = holders.get(s.getInode());
@@ -173,7 +186,7 @@ final class UnixSocketCollector implements AutoCloseable {
         return "is an " + Sockets.familyName(family) + " socket (" + target + "); only unix socket pairs are supported";
     }
 
-    private static String describeName(String name) {
+    static String describeName(String name) {
         return name == null ? "no name" : name.startsWith("@") ? "the abstract name " + name : name;
     }
 

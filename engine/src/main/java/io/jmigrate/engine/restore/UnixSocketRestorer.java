@@ -50,7 +50,7 @@ final class UnixSocketRestorer {
                 UnixSocketState s = r.states.get(fd.getInode());
                 if (s == null) continue;                                 // verify() has refused it already
                 r.index.putIfAbsent(s.getInode(), r.index.size());
-                r.index.putIfAbsent(s.getPeerInode(), r.index.size());
+                if (!s.getListening()) r.index.putIfAbsent(s.getPeerInode(), r.index.size());
             }
         }
         return r;
@@ -64,6 +64,10 @@ final class UnixSocketRestorer {
                 if (fd.getKind() != FdKind.FD_UNIX_SOCKET) continue;
                 UnixSocketState s = r.states.get(fd.getInode());
                 if (s == null) throw new RestoreException("fd " + fd.getFd() + ": no state for " + fd.getPath() + " in the images");
+                if (s.getListening()) {
+                    UnixListenerRestorer.verify(fd, s);
+                    continue;
+                }
                 UnixSocketState peer = r.states.get(s.getPeerInode());
                 if (peer == null || peer.getPeerInode() != s.getInode() || peer.getType() != s.getType()) {
                     throw new RestoreException("fd " + fd.getFd() + ": " + fd.getPath() + " has no matching peer (socket:["
@@ -90,6 +94,10 @@ final class UnixSocketRestorer {
         try {
             for (long inode : index.keySet()) {
                 UnixSocketState a = states.get(inode);
+                if (a.getListening()) {
+                    UnixListenerRestorer.create(root, pidfd, a, carrier(inode));
+                    continue;
+                }
                 if (index.get(a.getPeerInode()) < index.get(inode)) continue;      // made with its peer
                 createPair(root, pidfd, a, states.get(a.getPeerInode()));
             }
@@ -146,7 +154,7 @@ final class UnixSocketRestorer {
     }
 
     /** SO_SNDBUF and SO_RCVBUF as dumped (getsockopt reports twice what was set); FORCE: we are privileged. */
-    private static void setBuffers(int sock, UnixSocketState s) {
+    static void setBuffers(int sock, UnixSocketState s) {
         if (s.getSndbuf() != 0 && Sockets.getInt(sock, Sockets.SOL_SOCKET, Sockets.SO_SNDBUF) != s.getSndbuf()) {
             Sockets.setInt(sock, Sockets.SOL_SOCKET, Sockets.SO_SNDBUFFORCE, s.getSndbuf() / 2);
         }

@@ -5,7 +5,7 @@ import java.lang.foreign.Arena;
 /** Plain file-descriptor calls on our own descriptors. */
 public final class Files {
     public static final int O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_CLOEXEC = 02000000;
-    private static final int AT_FDCWD = -100;
+    private static final int AT_FDCWD = -100, FCHOWNAT = 260, FCHMODAT = 268, AT_SYMLINK_NOFOLLOW = 0x100;
 
     private Files() {}
 
@@ -43,6 +43,21 @@ public final class Files {
     public static void closeQuietly(int fd) {
         if (fd < 0) return;
         try { close(fd); } catch (ErrnoException ignored) { /* closing is best effort on cleanup paths */ }
+    }
+
+    /** fchmodat: works on any file type (a socket file cannot be opened, which java.nio would do). */
+    public static void chmod(String path, int mode) {
+        try (Arena arena = Arena.ofConfined()) {
+            Libc.syscall("chmod(" + path + ")", FCHMODAT, AT_FDCWD, arena.allocateFrom(path).address(), mode);
+        }
+    }
+
+    /** fchownat without following a symbolic link. */
+    public static void chown(String path, int uid, int gid) {
+        try (Arena arena = Arena.ofConfined()) {
+            Libc.syscall("chown(" + path + ")", FCHOWNAT, AT_FDCWD, arena.allocateFrom(path).address(), uid, gid,
+                    AT_SYMLINK_NOFOLLOW, 0);
+        }
     }
 
     public static long ioctl(String operation, int fd, long request, long arg) {
