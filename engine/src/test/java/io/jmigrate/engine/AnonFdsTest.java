@@ -124,7 +124,6 @@ class AnonFdsTest {
     /** What the fixture holds in the refusing modes, and the words the refusal must say ({fd} is the fd it logged). */
     @ParameterizedTest
     @CsvSource(delimiter = '|', value = {
-            "inotify      | fd {fd} of PID {pid} is inotify; this kind of descriptor is not supported yet",
             "io_uring     | fd {fd} of PID {pid} is an io_uring instance; io_uring is not supported",
             "epoll-closed | fd {fd} of PID {pid} is an epoll instance that watches fd {watched}, which is closed",
             "epoll-reused | fd {fd} of PID {pid} is an epoll instance that watches fd {watched} twice"})

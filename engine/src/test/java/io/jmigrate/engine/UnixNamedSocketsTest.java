@@ -52,6 +52,8 @@ class UnixNamedSocketsTest {
             int child = Integer.parseInt(started.stream().filter(s -> s.startsWith("child ")).findFirst().orElseThrow().split(" ")[1]);
             workloads.adopt(child);
             assertEquals("pong before", ask(socketFile, "before"));
+            // the program's end of that connection is gone once it saw the hang-up (with no peer it would be refused)
+            Workloads.awaitLog(log, TIMEOUT, "the guest to be closed", l -> l.contains("guest gone"));
 
             Path images = tmp.resolve("images");
             new Dumper().dump(DumpOptions.of(pid, images));

@@ -124,9 +124,9 @@ class UnixSocketsTest {
     enum Refused {
         INET("socket", "is a TCP socket (socket:[", "AF_INET", "only listening TCP sockets are supported"),
         BOUND("unixbound", "is a unix SOCK_DGRAM socket (socket:[", "bound to ", "holder.sock",
-                "neither listening nor connected; bound unix sockets are supported only listening or connected"),
+                "with no peer", "named unix sockets are supported only listening or connected"),
         ABSTRACT("unixabstract", "bound to the abstract name @jmigrate-holder-",
-                "bound unix sockets are supported only listening or connected"),
+                "named unix sockets are supported only listening or connected"),
         UNCONNECTED("unixdgram", "is a unix SOCK_DGRAM socket (socket:[", "with no peer",
                 "only connected unix socket pairs are supported"),
         PEER_OUTSIDE("connect", "is one end of a unix socket pair (socket:[", "belongs to a process outside the dumped tree",

@@ -26,8 +26,9 @@ import java.util.regex.Pattern;
 
 /**
  * Describes the anon-inode descriptors we can recreate from what /proc/PID/fdinfo shows: eventfd (counter),
- * timerfd (clock, time left, interval, unread expirations), signalfd (mask) and epoll (interest list). The others
- * (inotify, fanotify, userfaultfd, io_uring, pidfd, perf, bpf...) are refused.
+ * timerfd (clock, time left, interval, unread expirations), signalfd (mask), epoll (interest list) and inotify
+ * (watches, see {@link InotifyCollector}). The others (fanotify, userfaultfd, io_uring, pidfd, perf, bpf...) are
+ * refused.
  */
 final class AnonFdCollector {
     private static final Pattern TFD = Pattern.compile("tfd:\\s*(\\d+)\\s+events:\\s*([0-9a-fA-F]+)\\s+data:\\s*([0-9a-fA-F]+).*");
@@ -44,6 +45,7 @@ final class AnonFdCollector {
             case "[timerfd]" -> FdKind.FD_TIMERFD;
             case "[signalfd]" -> FdKind.FD_SIGNALFD;
             case "[eventpoll]" -> FdKind.FD_EPOLL;
+            case "inotify" -> FdKind.FD_INOTIFY;
             case "[io_uring]" -> throw new DumpRefusedException(which + " is an io_uring instance; io_uring is not supported");
             default -> throw new DumpRefusedException(which + " is " + name + "; this kind of descriptor is not supported yet");
         };
@@ -73,6 +75,7 @@ final class AnonFdCollector {
                     }
                     b.setEpoll(epoll);
                 }
+                case FD_INOTIFY -> b.setInotify(InotifyCollector.describe(pid, fd, info, which));
                 default -> throw new IllegalStateException(kind.toString());
             }
         } catch (NumberFormatException e) {

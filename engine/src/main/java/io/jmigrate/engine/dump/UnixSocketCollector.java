@@ -76,8 +76,8 @@ final class UnixSocketCollector implements AutoCloseable {
                 return entry;
             }
             if (info.name() != null && info.peer() == 0) {
-                throw refuse(which, "is " + kind + " bound to " + describeName(info.name()) + ", neither listening nor"
-                        + " connected; bound unix sockets are supported only listening or connected");
+                throw refuse(which, "is " + kind + " bound to " + describeName(info.name()) + " with no peer (never"
+                        + " connected, or its peer was closed); named unix sockets are supported only listening or connected");
             }
             if (info.peer() == 0) {
                 throw refuse(which, "is " + kind + " with no peer (never connected, or its peer was closed); only"

@@ -22,7 +22,7 @@ import java.util.Set;
  */
 final class AnonFdRestorer {
     private static final Set<FdKind> KINDS = EnumSet.of(FdKind.FD_EVENTFD, FdKind.FD_TIMERFD, FdKind.FD_SIGNALFD,
-            FdKind.FD_EPOLL);
+            FdKind.FD_EPOLL, FdKind.FD_INOTIFY);
     private static final int FCNTL = 72, F_SETFL = 4, IOCTL = 16;
     private static final int O_NONBLOCK = 04000, O_CLOEXEC = 02000000;   // = EFD_/TFD_/SFD_NONBLOCK, _CLOEXEC
     private static final int EFD_SEMAPHORE = 1, TFD_TIMER_ABSTIME = 1, EPOLL_CTL_ADD = 1;
@@ -53,6 +53,7 @@ final class AnonFdRestorer {
             case FD_SIGNALFD -> puppet.call("signalfd4 for " + what, SyscallNumbers.SIGNALFD4, -1,
                     puppet.putLongs(fd.getSignalfd().getMask()), 8, nonblock | cloexec);
             case FD_EPOLL -> puppet.call("epoll_create1 for " + what, SyscallNumbers.EPOLL_CREATE1, cloexec);
+            case FD_INOTIFY -> puppet.call("inotify_init1 for " + what, InotifyRestorer.INOTIFY_INIT1, nonblock | cloexec);
             default -> throw new IllegalArgumentException(what);
         };
         if (created != fd.getFd()) {
@@ -68,6 +69,7 @@ final class AnonFdRestorer {
                 }
             }
             case FD_TIMERFD -> arm(puppet, fd.getFd(), fd.getTimerfd(), what);
+            case FD_INOTIFY -> InotifyRestorer.addWatches(puppet, fd.getFd(), fd.getInotify(), what);
             case FD_EPOLL -> {
                 if (nonblock != 0) puppet.call("fcntl(F_SETFL) " + what, FCNTL, fd.getFd(), F_SETFL, nonblock);
             }
