@@ -39,10 +39,6 @@ final class Preflight {
                     + " (a debugger or strace?); detach it first");
         }
         // State the restore does not carry over yet: refused rather than silently lost.
-        if (status.seccomp() > 0) {
-            throw new DumpRefusedException("PID " + pid + " (" + stat.comm() + ") uses seccomp (mode " + status.seccomp()
-                    + "); seccomp filters are not supported yet");
-        }
         PosixTimerCollector.check(procfs, pid);
     }
 }

@@ -1,7 +1,6 @@
 package io.jmigrate.engine;
 
 import io.jmigrate.engine.dump.DumpOptions;
-import io.jmigrate.engine.dump.DumpRefusedException;
 import io.jmigrate.engine.dump.Dumper;
 import io.jmigrate.engine.proc.ProcFs;
 import io.jmigrate.engine.restore.RestoreOptions;
@@ -12,22 +11,18 @@ import io.jmigrate.engine.testing.Workloads;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The personality comes back (ADDR_NO_RANDOMIZE | UNAME26: the restored program still sees a 2.6 kernel release),
- * and a seccomp filter, which the restore could not put back, is refused with the process running on.
- * (no_new_privs is covered by CredentialsTest.)
+ * The personality comes back (ADDR_NO_RANDOMIZE | UNAME26: the restored program still sees a 2.6 kernel release).
+ * (no_new_privs is covered by CredentialsTest, seccomp by SeccompTest.)
  */
-class PersonalityAndSeccompTest {
+class PersonalityTest {
     private static final Duration TIMEOUT = Duration.ofSeconds(30);
     private static final int ADDR_NO_RANDOMIZE = 0x0040000, UNAME26 = 0x0020000;
     private static final ProcFs PROC = new ProcFs();
@@ -54,22 +49,6 @@ class PersonalityAndSeccompTest {
                     l -> l.stream().anyMatch(s -> s.startsWith("personality ")));
             String report = lines.stream().filter(s -> s.startsWith("personality ")).findFirst().orElseThrow();
             assertTrue(report.startsWith("personality 0x60000 uname 2.6."), report);
-            TickLog.assertConsecutive(lines);
-        }
-    }
-
-    @Test
-    void seccompFilterIsRefusedAndTheProcessRunsOn() {
-        try (Workloads workloads = new Workloads()) {
-            Path log = tmp.resolve("persona-seccomp.log");
-            int pid = workloads.start(log, Workloads.fixture("persona").toString(), log.toString(), "seccomp");
-            Workloads.awaitLog(log, TIMEOUT, "2 ticks", l -> TickLog.lastTick(l) >= 2);
-            Path images = tmp.resolve("images");
-            DumpRefusedException e = assertThrows(DumpRefusedException.class, () -> new Dumper().dump(DumpOptions.of(pid, images)));
-            assertEquals("PID " + pid + " (persona) uses seccomp (mode 2); seccomp filters are not supported yet", e.getMessage());
-            assertFalse(Files.exists(images), "no images directory is left behind");
-            long ticks = TickLog.lastTick(Workloads.lines(log));
-            List<String> lines = Workloads.awaitLog(log, TIMEOUT, "ticks after the refusal", l -> TickLog.lastTick(l) >= ticks + 3);
             TickLog.assertConsecutive(lines);
         }
     }
