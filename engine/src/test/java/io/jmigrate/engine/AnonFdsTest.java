@@ -124,7 +124,7 @@ class AnonFdsTest {
     /** What the fixture holds in the refusing modes, and the words the refusal must say ({fd} is the fd it logged). */
     @ParameterizedTest
     @CsvSource(delimiter = '|', value = {
-            "io_uring     | fd {fd} of PID {pid} is an io_uring instance; io_uring is not supported",
+            "io_uring     | fd {fd} of PID {pid} is an io_uring instance; io_uring cannot be checkpointed",
             "epoll-closed | fd {fd} of PID {pid} is an epoll instance that watches fd {watched}, which is closed",
             "epoll-reused | fd {fd} of PID {pid} is an epoll instance that watches fd {watched} twice"})
     void unsupportedAnonFdIsRefusedAndTheProcessRunsOn(String mode, String words) {

@@ -91,11 +91,24 @@ class RedisTest {
                 assertEquals("value:123456", client.call("GET", "key:123456"));
                 assertEquals("+OK", client.call("SET", "after-restore-" + cycle, "yes"));
                 digest = client.call("DEBUG", "DIGEST");
+                int fds = fdCount(pid);
                 try (Resp fresh = new Resp(port)) {
                     assertEquals("yes", fresh.call("GET", "after-restore-" + cycle), "the same port answers new clients");
                 }
+                // the next dump must not find redis's end of that connection half-closed (CLOSE_WAIT is refused)
+                long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+                while (fdCount(pid) > fds) {
+                    if (System.nanoTime() > deadline) throw new AssertionError("redis never closed the fresh client's connection");
+                    Thread.sleep(5);
+                }
             }
             client.close();
+        }
+    }
+
+    private static int fdCount(int pid) throws IOException {
+        try (var fds = Files.list(Path.of("/proc/" + pid + "/fd"))) {
+            return (int) fds.count();
         }
     }
 
