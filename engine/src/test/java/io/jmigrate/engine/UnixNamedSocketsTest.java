@@ -108,6 +108,69 @@ class UnixNamedSocketsTest {
         }
     }
 
+    @Test
+    void datagramServersKeepTheirNamesAndQueues() throws Exception {
+        try (Workloads workloads = new Workloads()) {
+            Path dir = Files.createDirectory(tmp.resolve("dgram"));
+            Path socketFile = dir.resolve("dgram.sock");
+            Path log = tmp.resolve("dgramserver.log");
+            int pid = workloads.start(log, Workloads.fixture("dgramserver").toString(), dir.toString(), log.toString());
+            Workloads.awaitLog(log, TIMEOUT, "2 ticks", l -> TickLog.lastTick(l) >= 2);
+            String abstractName = "jmigrate-dgram-" + pid;
+            send(socketFile.toString(), "one", "two", "three");
+            send("\0" + abstractName, "abs");
+
+            Path images = tmp.resolve("images");
+            new Dumper().dump(DumpOptions.of(pid, images));
+            Workloads.awaitGone(pid);
+            List<UnixSocketState> bound = ImageSet.open(images).fds(pid).getUnixSocketsList();
+            UnixSocketState onPath = bound.stream().filter(b -> b.getName().equals(socketFile.toString())).findFirst().orElseThrow();
+            assertFalse(onPath.getListening());
+            assertEquals(List.of("one", "two", "three"), onPath.getQueuedMessagesList().stream().map(b -> b.toStringUtf8()).toList());
+
+            workloads.adopt(new Restorer().restore(RestoreOptions.of(images)).pid());
+            send(socketFile.toString(), "four");                       // bound to the same path again
+            Signals.kill(pid, Signals.SIGUSR1);
+            List<String> lines = Workloads.awaitLog(log, TIMEOUT, "the queues drained", l -> l.contains("drained"));
+            assertEquals(List.of("path got one", "path got two", "path got three", "path got four", "abstract got abs"),
+                    lines.stream().filter(l -> l.contains(" got ")).toList(), "the queued datagrams, in order, and a new one");
+            TickLog.assertConsecutive(lines);
+        }
+    }
+
+    /** holder binds "holder.sock", a name relative to its cwd: restored from that directory, with the same name. */
+    @Test
+    void relativeNameIsBoundAgainInItsDirectory() throws Exception {
+        try (Workloads workloads = new Workloads()) {
+            Path log = tmp.resolve("holder-bound.log");
+            int pid = workloads.start(log, Workloads.fixture("holder").toString(), log.toString(), "unixbound");
+            Workloads.awaitLog(log, TIMEOUT, "3 ticks", l -> TickLog.lastTick(l) >= 3);
+            Path images = tmp.resolve("images");
+            new Dumper().dump(DumpOptions.of(pid, images));
+            Workloads.awaitGone(pid);
+            UnixSocketState bound = ImageSet.open(images).fds(pid).getUnixSocketsList().getFirst();
+            assertEquals("holder.sock", bound.getName());
+            assertEquals(tmp.toRealPath().toString(), bound.getBindDir());
+
+            workloads.adopt(new Restorer().restore(RestoreOptions.of(images)).pid());
+            send(tmp.resolve("holder.sock").toString(), "hello");     // refused (ECONNREFUSED) if nothing is bound there
+            long ticks = TickLog.lastTick(Workloads.lines(log));
+            List<String> lines = Workloads.awaitLog(log, TIMEOUT, "ticks after restore", l -> TickLog.lastTick(l) >= ticks + 3);
+            TickLog.assertConsecutive(lines);
+        }
+    }
+
+    /** Sends datagrams to a unix socket with python3 (java.nio has no unix datagram channels); "\0name" is abstract. */
+    private static void send(String address, String... messages) throws Exception {
+        StringBuilder script = new StringBuilder("import socket,sys\ns=socket.socket(socket.AF_UNIX,socket.SOCK_DGRAM)\n"
+                + "a=sys.argv[1].replace('\\\\0','\\0')\nfor m in sys.argv[2:]: s.sendto(m.encode(),a)\n");
+        List<String> cmd = new java.util.ArrayList<>(List.of("python3", "-c", script.toString(), address.replace("\0", "\\0")));
+        cmd.addAll(List.of(messages));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(0, p.waitFor(), () -> "python3 sendto failed: " + out);
+    }
+
     /** Sends one line to the listener at {@code path} and reads the one-line answer. */
     private static String ask(Path path, String line) throws IOException {
         try (SocketChannel c = SocketChannel.open(StandardProtocolFamily.UNIX)) {

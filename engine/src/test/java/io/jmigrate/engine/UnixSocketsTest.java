@@ -123,10 +123,6 @@ class UnixSocketsTest {
     /** What the holder fixture holds, and the words the refusal must say about it. */
     enum Refused {
         INET("socket", "is a TCP socket (socket:[", "AF_INET", "only listening TCP sockets are supported"),
-        BOUND("unixbound", "is a unix SOCK_DGRAM socket (socket:[", "bound to ", "holder.sock",
-                "with no peer", "named unix sockets are supported only listening or connected"),
-        ABSTRACT("unixabstract", "bound to the abstract name @jmigrate-holder-",
-                "named unix sockets are supported only listening or connected"),
         UNCONNECTED("unixdgram", "is a unix SOCK_DGRAM socket (socket:[", "with no peer",
                 "only connected unix socket pairs are supported"),
         PEER_OUTSIDE("connect", "is one end of a unix socket pair (socket:[", "belongs to a process outside the dumped tree",

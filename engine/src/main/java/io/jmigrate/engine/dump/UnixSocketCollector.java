@@ -75,6 +75,13 @@ final class UnixSocketCollector implements AutoCloseable {
                 copy = -1;
                 return entry;
             }
+            if (info.name() != null && info.peer() == 0 && info.type() == Sockets.SOCK_DGRAM) {
+                // a datagram server: bound again at restore, its queue refilled (the senders' addresses are lost)
+                listeners.put(inode, UnixListeners.describe(procfs, pid, which, kind, info).toBuilder().setListening(false).build());
+                sockets.put(inode, new Held(fd, copy, info));
+                copy = -1;
+                return entry;
+            }
             if (info.name() != null && info.peer() == 0) {
                 throw refuse(which, "is " + kind + " bound to " + describeName(info.name()) + " with no peer (never"
                         + " connected, or its peer was closed); named unix sockets are supported only listening or connected");
@@ -106,7 +113,7 @@ final class UnixSocketCollector implements AutoCloseable {
             state.setPeekOffset(Sockets.getInt(s.copy(), Sockets.SOL_SOCKET, Sockets.SO_PEEK_OFF));
             UnixSocketState listener = listeners.get(e.getKey());
             if (listener != null) state.mergeFrom(listener);
-            else if (readQueues) addQueue(s, peer, state);
+            if (readQueues && (listener == null || !listener.getListening())) addQueue(s, peer, state);
             table.addUnixSockets(state);
         }
     }
@@ -125,7 +132,7 @@ final class UnixSocketCollector implements AutoCloseable {
         Map<Long, UnixSocketState> states = new HashMap<>();
         tables.values().forEach(t -> t.getUnixSocketsList().forEach(s -> states.putIfAbsent(s.getInode(), s)));
         for (UnixSocketState s : states.values()) {
-            if (s.getListening()) continue;                              // no peer: bound and listening again
+            if (s.getPeerInode() == 0) continue;      // a listener or a bound datagram socket: no peer, bound again
             UnixSocketState peer = states.get(s.getPeerInode());
             if (peer == null || peer.getPeerInode() != s.getInode()) {
                 int[] held = holders.get(s.getInode());

@@ -13,14 +13,15 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 
 /**
- * A listening unix socket is made again in the root puppet, at its carrier like the pairs (so processes that
- * shared it share it again): socket, bind to the same name, listen with the same backlog. The socket file the
+ * A listening unix socket, or a bound datagram socket with no peer, is made again in the root puppet, at its
+ * carrier like the pairs (so processes that shared it share it again): socket, bind to the same name, then listen
+ * with the same backlog, or (datagram) refill its queue. The socket file the
  * dumped socket left behind is stale (its socket is gone) and would make bind fail with EADDRINUSE: it is removed
  * first, and the new one gets the old file's mode and owner. A relative name is bound from the directory it was
  * resolved in, so getsockname reports the same name.
  */
 final class UnixListenerRestorer {
-    private static final int S_IFMT = 0170000, S_IFSOCK = 0140000, SYS_BIND = 49, SYS_LISTEN = 50;
+    private static final int S_IFMT = 0170000, S_IFSOCK = 0140000, SYS_CONNECT = 42, SYS_BIND = 49, SYS_LISTEN = 50;
 
     private UnixListenerRestorer() {}
 
@@ -61,10 +62,48 @@ final class UnixListenerRestorer {
         byte[] address = sockaddr(s.getName());
         if (!s.getBindDir().isEmpty()) root.call("chdir " + s.getBindDir(), SyscallNumbers.CHDIR, root.putString(s.getBindDir()));
         root.call("bind " + s.getName(), SYS_BIND, carrier, root.put(address), address.length);
-        root.call("listen " + s.getName(), SYS_LISTEN, carrier, s.getBacklog());
+        if (s.getListening()) root.call("listen " + s.getName(), SYS_LISTEN, carrier, s.getBacklog());
+        else refill(root, pidfd, s, carrier, address);
         if (file != null) {
             Files.chown(file.toString(), s.getFileUid(), s.getFileGid());
             Files.chmod(file.toString(), s.getFileMode());
+        }
+    }
+
+    /**
+     * A datagram server's queue: each message sent again, in order, from an unnamed socket connected to it (the
+     * original senders' addresses are lost); then its peek offset.
+     */
+    private static void refill(Puppet root, int pidfd, UnixSocketState s, int carrier, byte[] address) {
+        if (!s.getQueuedMessagesList().isEmpty()) {
+            long sender = root.call("socket(AF_UNIX, SOCK_DGRAM) to refill " + s.getName(), Sockets.SYS_SOCKET,
+                    Sockets.AF_UNIX, Sockets.SOCK_DGRAM, 0);
+            try {
+                root.call("connect to " + s.getName(), SYS_CONNECT, sender, root.put(address), address.length);
+                int ours = PidFd.getFd(pidfd, (int) sender);
+                try {
+                    int i = 0;
+                    for (com.google.protobuf.ByteString m : s.getQueuedMessagesList()) {
+                        long sent = Sockets.send(ours, m.toByteArray(), Sockets.MSG_DONTWAIT | Sockets.MSG_NOSIGNAL);
+                        if (sent != m.size()) {
+                            throw new RestoreException("message " + i + " queued on " + s.getName() + " was sent short");
+                        }
+                        i++;
+                    }
+                } finally {
+                    Files.closeQuietly(ours);
+                }
+            } finally {
+                root.call("close", SyscallNumbers.CLOSE, sender);
+            }
+        }
+        if (s.getPeekOffset() >= 0) {
+            int ours = PidFd.getFd(pidfd, carrier);
+            try {
+                Sockets.setInt(ours, Sockets.SOL_SOCKET, Sockets.SO_PEEK_OFF, s.getPeekOffset());
+            } finally {
+                Files.closeQuietly(ours);
+            }
         }
     }
 

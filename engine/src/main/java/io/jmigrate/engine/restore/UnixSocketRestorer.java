@@ -50,7 +50,7 @@ final class UnixSocketRestorer {
                 UnixSocketState s = r.states.get(fd.getInode());
                 if (s == null) continue;                                 // verify() has refused it already
                 r.index.putIfAbsent(s.getInode(), r.index.size());
-                if (!s.getListening()) r.index.putIfAbsent(s.getPeerInode(), r.index.size());
+                if (s.getPeerInode() != 0) r.index.putIfAbsent(s.getPeerInode(), r.index.size());
             }
         }
         return r;
@@ -64,7 +64,7 @@ final class UnixSocketRestorer {
                 if (fd.getKind() != FdKind.FD_UNIX_SOCKET) continue;
                 UnixSocketState s = r.states.get(fd.getInode());
                 if (s == null) throw new RestoreException("fd " + fd.getFd() + ": no state for " + fd.getPath() + " in the images");
-                if (s.getListening()) {
+                if (s.getPeerInode() == 0) {             // bound, with no peer: a listener or a datagram server
                     UnixListenerRestorer.verify(fd, s);
                     continue;
                 }
@@ -94,7 +94,7 @@ final class UnixSocketRestorer {
         try {
             for (long inode : index.keySet()) {
                 UnixSocketState a = states.get(inode);
-                if (a.getListening()) {
+                if (a.getPeerInode() == 0) {
                     UnixListenerRestorer.create(root, pidfd, a, carrier(inode));
                     continue;
                 }
