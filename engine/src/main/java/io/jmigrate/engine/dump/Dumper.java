@@ -120,12 +120,14 @@ public final class Dumper {
             for (Member m : members) fdTables.put(m.pid(), FdCollector.collect(procfs, m.pid()));
             fdTables = UnixSocketCollector.acrossTree(fdTables);
             fdTables = SharedFileCollector.link(fdTables);
+            fdTables = SharedMemoryCollector.linkMemfds(fdTables);
+            SharedMemoryCollector sharedMemory = new SharedMemoryCollector();
             Map<Integer, List<io.jmigrate.engine.image.proto.PipeContents>> pipes = PipeCollector.collect(fdTables);
             ProcessTree.Builder pstree = ProcessTree.newBuilder();
             DumpStats.Builder stats = DumpStats.newBuilder();
             for (Member m : members) {
                 FdTable fds = fdTables.get(m.pid()).toBuilder().addAllPipes(pipes.getOrDefault(m.pid(), List.of())).build();
-                Dumped d = dumpProcess(options, images, m.pages(), m.frozen(), fds);
+                Dumped d = dumpProcess(options, images, m.pages(), m.frozen(), fds, sharedMemory);
                 pstree.addProcesses(d.entry());
                 stats.setPagesScanned(stats.getPagesScanned() + d.memory().pagesScanned)
                         .setPagesWritten(stats.getPagesWritten() + d.memory().pagesWritten)
@@ -183,7 +185,7 @@ public final class Dumper {
     }
 
     private Dumped dumpProcess(DumpOptions options, ImageWriter images, PagesWriter pages, FrozenProcess frozen,
-                               FdTable fds) {
+                               FdTable fds, SharedMemoryCollector sharedMemory) {
         int pid = frozen.pid();
         Preflight.checkFrozen(procfs, pid);      // again, now that nothing can change: threads may have appeared
 
@@ -200,6 +202,7 @@ public final class Dumper {
         ProcessCore.Builder core = ProcessCore.newBuilder();
         MemoryDumper memory = new MemoryDumper(pid, ZeroPage.pfn());
         PageIndex pageIndex;
+        List<io.jmigrate.engine.image.proto.ShmemObject> shmemObjects;
         long brk;
         long memNanos;
         try {
@@ -227,6 +230,12 @@ public final class Dumper {
             if (pagesFd >= 0) memory.writeThroughProcess(new MemoryDumper.SelfWriter(inLeader, pagesFd, scratch + 4096));
             pageIndex = memory.dump(vmas, emptyVmas, pages, io.jmigrate.engine.image.ImageFormat.PAGES_DATA_OFFSET);
             if (pagesFd >= 0) inLeader.call("close pages file", SyscallNumbers.CLOSE, pagesFd);
+            long shmemBytes = sharedMemory.bytesWritten;
+            shmemObjects = sharedMemory.dumpOwned(pid, vmas, fds, pages);      // objects this process is the first to use
+            if (!shmemObjects.isEmpty()) {
+                options.progress().accept(String.format("PID %d: %d shared memory object(s), %.1f MiB of contents",
+                        pid, shmemObjects.size(), (sharedMemory.bytesWritten - shmemBytes) / 1048576.0));
+            }
             pages.close();
             memNanos = System.nanoTime() - memStart;
         } finally {
@@ -260,7 +269,7 @@ public final class Dumper {
                 .setArgStart(stat.argStart()).setArgEnd(stat.argEnd())
                 .setEnvStart(stat.envStart()).setEnvEnd(stat.envEnd())
                 .addAllAuxv(toList(procfs.auxv(pid))).setExe(procfs.exe(pid))
-                .addAllVmas(vmas).build();
+                .addAllVmas(vmas).addAllShmemObjects(shmemObjects).build();
 
         images.writeMessage(ImageKind.CORE, pid, core.build());
         images.writeMessage(ImageKind.MM, pid, mm);
