@@ -28,6 +28,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -127,7 +128,14 @@ class SharedMemoryTest {
         ShmemObject anon = byKind.get(ShmemKind.SHMEM_ANON).stream().filter(o -> o.getSize() == 16 * PAGE).findFirst().orElseThrow();
         assertEquals(13 * PAGE, anon.getRunsList().stream().mapToLong(ShmemRun::getLength).sum(),
                 "pages 0-12 (written, or read: a read fault allocates shmem pages) are dumped, pages 13-15 (never touched) are not");
-        ShmemObject memfd = byKind.get(ShmemKind.SHMEM_MEMFD).getFirst();
+        Map<String, ShmemObject> memfds = byKind.get(ShmemKind.SHMEM_MEMFD).stream()
+                .collect(Collectors.toMap(ShmemObject::getName, o -> o));
+        assertEquals(Set.of("jm-shm", "jm-fdonly", "jm-maponly"), memfds.keySet(), "held as fd and mapped, as fd only, mapped only");
+        ShmemObject fdOnly = memfds.get("jm-fdonly");
+        assertEquals(4196, fdOnly.getSize());
+        assertEquals(1, fdOnly.getSeals(), "created without MFD_ALLOW_SEALING: F_SEAL_SEAL");
+        assertEquals(0600, fdOnly.getMode());
+        ShmemObject memfd = memfds.get("jm-shm");
         assertEquals("jm-shm", memfd.getName());
         assertEquals(8 * PAGE, memfd.getSize());
         assertEquals(2 | 4, memfd.getSeals(), "F_SEAL_SHRINK | F_SEAL_GROW");
