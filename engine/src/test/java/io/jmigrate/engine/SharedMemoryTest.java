@@ -102,6 +102,27 @@ class SharedMemoryTest {
     }
 
     @Test
+    void memorySharedWithAProcessOutsideTheTreeIsRefused() {
+        try (Workloads workloads = new Workloads()) {
+            Path log = tmp.resolve("shmem.log");
+            int pid = workloads.start(log, Workloads.fixture("shmem").toString(), log.toString(), tmp.resolve("shmem.data").toString());
+            int child = Integer.parseInt(Workloads.awaitLog(log, TIMEOUT, "child", l -> l.stream().anyMatch(s -> s.startsWith("child ")))
+                    .stream().filter(s -> s.startsWith("child ")).findFirst().orElseThrow().substring("child ".length()).trim());
+            workloads.adopt(child);
+            Path childLog = tmp.resolve("shmem.log.child");
+            Workloads.awaitLog(childLog, TIMEOUT, "child ticks", l -> TickLog.lastTick(l) >= 2);
+            Path images = tmp.resolve("images");
+            // the child alone: its parent keeps using the memory they share
+            DumpRefusedException e = assertThrows(DumpRefusedException.class, () -> new Dumper().dump(DumpOptions.of(child, images)));
+            assertTrue(e.getMessage().contains("of PID " + child + " is shared memory (inode "), e.getMessage());
+            assertTrue(e.getMessage().contains("that PID " + pid + ", outside the dumped tree, uses too"), e.getMessage());
+            long at = TickLog.lastTick(Workloads.lines(childLog));
+            TickLog.assertConsecutive(Workloads.awaitLog(childLog, TIMEOUT, "child ticks after the refusal", l -> TickLog.lastTick(l) >= at + 3));
+            assertThrows(ImageException.class, () -> ImageSet.open(images), "no image set is left behind");
+        }
+    }
+
+    @Test
     void sysvSharedMemoryIsRefusedByShmid() {
         try (Workloads workloads = new Workloads()) {
             Path log = tmp.resolve("sysv.log");

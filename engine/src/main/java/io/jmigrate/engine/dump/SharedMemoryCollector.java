@@ -90,6 +90,54 @@ final class SharedMemoryCollector {
                 + " mmap(MAP_SHARED|MAP_ANONYMOUS) or memfd_create, which are supported");
     }
 
+    /**
+     * Refuses shared memory that a process outside the tree also maps or holds: the restore would give the tree a
+     * copy of its own, and the two would silently stop sharing. Run before the freeze; reads every process's maps
+     * (and its descriptors' links), so only when the tree uses shared memory at all.
+     */
+    static void checkNotSharedOutside(ProcFs procfs, List<Integer> tree, Map<Integer, FdTable> fds) {
+        Map<Long, String> used = new HashMap<>();
+        for (int pid : tree) {
+            for (MapsEntry m : procfs.maps(pid)) {
+                if (isShmem(m)) used.putIfAbsent(m.inode(), "mapping " + VmaCollector.hex(m.start()) + "-" + VmaCollector.hex(m.end())
+                        + " (" + m.name() + ") of PID " + pid);
+            }
+            for (FdEntry fd : fds.get(pid).getFdsList()) {
+                if (fd.getKind() == FdKind.FD_MEMFD) used.putIfAbsent(fd.getInode(), "fd " + fd.getFd() + " (" + fd.getPath() + ") of PID " + pid);
+            }
+        }
+        if (used.isEmpty()) return;
+        Set<Integer> inTree = new HashSet<>(tree);
+        java.io.File[] entries = new java.io.File("/proc").listFiles();
+        if (entries == null) return;
+        for (java.io.File entry : entries) {
+            if (!entry.getName().chars().allMatch(Character::isDigit)) continue;
+            int other = Integer.parseInt(entry.getName());
+            if (inTree.contains(other)) continue;
+            try {
+                for (MapsEntry m : procfs.maps(other)) {
+                    if (isShmem(m) && used.containsKey(m.inode())) throw sharedOutside(used.get(m.inode()), m.inode(), other);
+                }
+                for (int fd : procfs.fdNumbers(other)) {
+                    String target = procfs.fdTarget(other, fd);
+                    if (!isMemfdTarget(target) && !target.equals("/dev/zero" + MapsEntry.DELETED_SUFFIX)) continue;
+                    Object ino = java.nio.file.Files.getAttribute(Path.of("/proc", entry.getName(), "fd", Integer.toString(fd)), "unix:ino");
+                    if (used.containsKey((Long) ino)) throw sharedOutside(used.get((Long) ino), (Long) ino, other);
+                }
+            } catch (DumpRefusedException e) {
+                throw e;
+            } catch (RuntimeException | IOException gone) {
+                // the process ended, or is a kernel thread: it shares nothing
+            }
+        }
+    }
+
+    private static DumpRefusedException sharedOutside(String where, long inode, int other) {
+        return new DumpRefusedException(where + " is shared memory (inode " + inode + ") that PID " + other
+                + ", outside the dumped tree, uses too; the restored tree would stop sharing it: dump a tree that holds"
+                + " every process using it");
+    }
+
     /** A descriptor of a memfd: its object is dumped with the memory, this entry says which one and how it is open. */
     static FdEntry describeMemfd(ProcFs procfs, int pid, int fd, String target) {
         String which = "fd " + fd + " of PID " + pid;
