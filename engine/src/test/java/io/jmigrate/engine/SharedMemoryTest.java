@@ -83,8 +83,9 @@ class SharedMemoryTest {
                 // can only come from a write the other process made after the restore.
                 awaitOtherWrites(log, parentAt, childAt + 1, "the parent sees the child's writes made after the restore");
                 awaitOtherWrites(childLog, childAt, parentAt + 1, "the child sees the parent's writes made after the restore");
-                long fileCounter = awaitFileCounter(data, childAt + 1);
-                assertTrue(fileCounter > childAt + 1, "the child's writes to the shared file mapping reach the file");
+                assertTrue(awaitFileCounter(data, 8, childAt + 1) > childAt + 1, "the child's writes to the shared file mapping reach the file");
+                assertTrue(awaitFileCounter(data, 16, parentAt + 1) > parentAt + 1,
+                        "the read-only shared view of a file open for writing can still be made writable (VM_MAYWRITE)");
                 TickLog.assertConsecutive(Workloads.lines(log));
                 TickLog.assertConsecutive(Workloads.lines(childLog));
 
@@ -180,10 +181,10 @@ class SharedMemoryTest {
         }));
     }
 
-    private static long awaitFileCounter(Path data, long beyond) throws IOException {
+    private static long awaitFileCounter(Path data, int offset, long beyond) throws IOException {
         long deadline = System.nanoTime() + TIMEOUT.toNanos();
         while (true) {
-            long value = ByteBuffer.wrap(Files.readAllBytes(data)).order(ByteOrder.LITTLE_ENDIAN).getLong(8);
+            long value = ByteBuffer.wrap(Files.readAllBytes(data)).order(ByteOrder.LITTLE_ENDIAN).getLong(offset);
             if (value > beyond || System.nanoTime() > deadline) return value;
             Thread.onSpinWait();
         }

@@ -60,6 +60,7 @@ final class VmaCollector {
         Vma.Builder b = Vma.newBuilder().setStart(m.start()).setEnd(m.end()).setPgoff(m.offset())
                 .setProt(m.prot()).setFlags(flags).setKind(kind).setName(name)
                 .setDev(((long) m.devMajor() << 20) | m.devMinor()).setInode(m.inode());
+        if (m.shared() && s.vmFlags().contains("mw")) b.setMayWrite(true);
         if (SharedMemoryCollector.isShmem(m)) {
             SharedMemoryCollector.requireTmpfs(Path.of("/proc", Integer.toString(pid), "map_files", SharedMemoryCollector.mapFilesName(m)), where);
             b.setShmemInode(m.inode());         // its contents come from the object, dumped once for the tree

@@ -154,7 +154,8 @@ final class AddressSpaceRestorer {
                 if (vma.getShmemInode() != 0) {
                     fd = sharedMemory.object(vma.getShmemInode());       // the object made once for the tree
                 } else if (kind == VmaKind.VMA_FILE) {
-                    boolean sharedWritable = (vma.getFlags() & Mman.MAP_SHARED) != 0 && (vma.getProt() & Mman.PROT_WRITE) != 0;
+                    boolean sharedWritable = (vma.getFlags() & Mman.MAP_SHARED) != 0
+                            && ((vma.getProt() & Mman.PROT_WRITE) != 0 || vma.getMayWrite());
                     String key = (sharedWritable ? "rw:" : "r:") + vma.getPath();
                     Integer open = openFiles.get(key);
                     if (open == null) {
