@@ -85,6 +85,7 @@ public final class Dumper {
             rehearsedFds.put(pid, FdCollector.collect(procfs, pid, false));   // running: socket queues are not read
         }
         PipeCollector.check(rehearsedFds);
+        SharedMemoryCollector.checkNotSharedOutside(procfs, tree, rehearsedFds);
         TcpListenCollector.checkNotShared(rehearsedFds);
         TcpConnCollector.checkAcrossTree(rehearsedFds);
         TcpConnCollector.begin();
