@@ -85,7 +85,12 @@ public final class Dumper {
             rehearsedFds.put(pid, FdCollector.collect(procfs, pid, false));   // running: socket queues are not read
         }
         PipeCollector.check(rehearsedFds);
-        SharedMemoryCollector.checkNotSharedOutside(procfs, tree, rehearsedFds);
+        long sharingCheck = System.nanoTime();
+        int outside = SharedMemoryCollector.checkNotSharedOutside(procfs, tree, rehearsedFds);
+        if (outside > 0) {
+            options.progress().accept(String.format("shared memory: %d processes outside the tree use none of it (checked in %.1f ms)",
+                    outside, (System.nanoTime() - sharingCheck) / 1e6));
+        }
         TcpListenCollector.checkNotShared(rehearsedFds);
         TcpConnCollector.checkAcrossTree(rehearsedFds);
         TcpConnCollector.begin();
@@ -95,9 +100,10 @@ public final class Dumper {
         try {
             // Before the freeze: room for the pages, so the frozen processes' writes do not wait for allocation.
             Map<Integer, PagesWriter> pagesFiles = new HashMap<>();
+            java.util.Set<Long> shmemEstimated = new java.util.HashSet<>();
             for (int pid : tree) {
                 PagesWriter pages = images.openPages(pid);
-                long estimate = estimatePrivateBytes(pid);
+                long estimate = estimatePrivateBytes(pid, shmemEstimated);
                 long t0 = System.nanoTime();
                 boolean preallocated = pages.preallocate(estimate);
                 options.progress().accept(String.format("pages file of PID %d: %s %.1f MiB in %.1f ms (before the freeze)", pid,
@@ -308,12 +314,16 @@ public final class Dumper {
         return fd < 0 ? -1 : (int) fd;
     }
 
-    /** Private memory the process holds now, from smaps: what the pages file will roughly need. */
-    private long estimatePrivateBytes(int pid) {
+    /**
+     * Private memory the process holds now, from smaps, and the shared memory objects it is the first of the tree
+     * to map (their contents go into its pages file too): what the pages file will roughly need.
+     */
+    private long estimatePrivateBytes(int pid, java.util.Set<Long> shmemSeen) {
         try {
             long kb = 0;
             for (var s : procfs.smaps(pid)) {
                 if (!s.mapping().shared()) kb += s.anonymousKb() + s.swapKb();
+                else if (SharedMemoryCollector.isShmem(s.mapping()) && shmemSeen.add(s.mapping().inode())) kb += s.rssKb() + s.swapKb();
             }
             return kb * 1024;
         } catch (RuntimeException e) {

@@ -91,7 +91,12 @@ public final class Restorer {
             PipeCarriers carriers = PipeCarriers.plan(fdTables);
             carriers.create(members.getFirst().puppet(), fdTables);      // before the forks: every child inherits them
             SharedMemoryCarriers sharedMemory = SharedMemoryCarriers.plan(images, tree, carriers.end());
-            sharedMemory.create(members.getFirst().puppet());
+            long shmemStart = System.nanoTime();
+            long shmemBytes = sharedMemory.create(members.getFirst().puppet());
+            if (sharedMemory.objectCount() > 0) {
+                options.progress().accept(String.format("shared memory: %d object(s) made in the root, %.1f MiB filled in %.1f ms",
+                        sharedMemory.objectCount(), shmemBytes / 1048576.0, (System.nanoTime() - shmemStart) / 1e6));
+            }
             for (ProcessEntry e : tree.subList(1, tree.size())) {
                 Member parent = members.stream().filter(m -> m.pid() == e.getPpid()).findFirst()
                         .orElseThrow(() -> new RestoreException("PID " + e.getPid() + ": its parent " + e.getPpid() + " is not in the images"));

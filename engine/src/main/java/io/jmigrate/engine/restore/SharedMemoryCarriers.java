@@ -99,15 +99,16 @@ final class SharedMemoryCarriers {
         return base + objects.size() + i;
     }
 
-    /** Makes every object and memfd open file in the root puppet, before it forks the others. */
-    void create(Puppet root) {
+    /** Makes every object and memfd open file in the root puppet, before it forks the others; returns the bytes filled. */
+    long create(Puppet root) {
+        long filled = 0;
         for (Owned owned : objects.values()) {
             ShmemObject o = owned.object();
             int carrier = object(o.getInode());
             root.resetScratch();
             int fd = o.getKind() == ShmemKind.SHMEM_ANON ? createAnonymous(root, o) : createMemfd(root, o);
             place(root, fd, carrier);
-            fill(root.pid, carrier, o, owned.pages());
+            filled += fill(root.pid, carrier, o, owned.pages());
             if (o.getKind() == ShmemKind.SHMEM_MEMFD) {
                 root.call("fchmod memfd " + o.getName(), FCHMOD, carrier, o.getMode());
                 // last: seals such as F_SEAL_WRITE would refuse the filling, F_SEAL_EXEC the fchmod
@@ -123,7 +124,10 @@ final class SharedMemoryCarriers {
             if (fd.getPos() != 0) root.call("lseek memfd " + fd.getPath(), SyscallNumbers.LSEEK, opened, fd.getPos(), 0);
             place(root, (int) opened, file(e.getKey()));
         }
+        return filled;
     }
+
+    int objectCount() { return objects.size(); }
 
     /** Drops the carriers once the process has mapped its objects and placed its descriptors. */
     void close(Puppet puppet) {
@@ -150,8 +154,9 @@ final class SharedMemoryCarriers {
     }
 
     /** Writes the dumped contents into the object, from outside, through the root puppet's carrier. */
-    private static void fill(int pid, int carrier, ShmemObject o, Path pages) {
-        if (o.getRunsCount() == 0) return;
+    private static long fill(int pid, int carrier, ShmemObject o, Path pages) {
+        if (o.getRunsCount() == 0) return 0;
+        long filled = 0;
         try (FileChannel from = FileChannel.open(pages, StandardOpenOption.READ);
              FileChannel to = FileChannel.open(Path.of("/proc", Integer.toString(pid), "fd", Integer.toString(carrier)),
                      StandardOpenOption.WRITE)) {
@@ -167,7 +172,9 @@ final class SharedMemoryCarriers {
                     if (n <= 0) throw new RestoreException("short copy of shared memory inode " + o.getInode() + " from " + pages);
                     done += n;
                 }
+                filled += len;
             }
+            return filled;
         } catch (IOException e) {
             throw new UncheckedIOException("filling shared memory inode " + o.getInode(), e);
         }
