@@ -147,6 +147,7 @@ public final class Dumper {
                 pstree.addProcesses(ProcessEntry.newBuilder().setPid(zombie).setPpid(z.ppid()).setPgid(z.pgrp())
                         .setSid(z.session()).setZombie(true).setExitStatus(z.exitCode()));
             }
+            stats.setBytesWritten(stats.getBytesWritten() + sharedMemory.bytesWritten);   // shared memory contents too
             images.writeMessage(ImageKind.PSTREE, root, pstree.build());
             // The inventory is written last: until it exists the directory is not a complete image set.
             // The processes are still frozen, so a failure here resumes them untouched.
