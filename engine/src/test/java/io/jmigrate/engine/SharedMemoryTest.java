@@ -141,6 +141,24 @@ class SharedMemoryTest {
         }
     }
 
+    @Test
+    void hugePageMemfdIsRefused() {
+        try (Workloads workloads = new Workloads()) {
+            Path log = tmp.resolve("huge.log");
+            int pid = workloads.start(log, Workloads.fixture("shmem").toString(), log.toString(), "hugetlb");
+            List<String> lines = Workloads.awaitLog(log, TIMEOUT, "hugetlb memfd",
+                    l -> l.contains("no hugetlb") || TickLog.lastTick(l) >= 2);
+            org.junit.jupiter.api.Assumptions.assumeFalse(lines.contains("no hugetlb"), "memfd_create(MFD_HUGETLB) fails here");
+            String fd = lines.stream().filter(l -> l.startsWith("hugetlb fd ")).findFirst().orElseThrow().substring("hugetlb fd ".length());
+            Path images = tmp.resolve("images");
+            DumpRefusedException e = assertThrows(DumpRefusedException.class, () -> new Dumper().dump(DumpOptions.of(pid, images)));
+            assertTrue(e.getMessage().startsWith("fd " + fd + " of PID " + pid + " (/memfd:jm-huge (deleted)) is shared memory on hugetlbfs"), e.getMessage());
+            long at = TickLog.lastTick(Workloads.lines(log));
+            TickLog.assertConsecutive(Workloads.awaitLog(log, TIMEOUT, "ticks after the refusal", l -> TickLog.lastTick(l) >= at + 3));
+            assertThrows(ImageException.class, () -> ImageSet.open(images), "no image set is left behind");
+        }
+    }
+
     /** The parent owns every object it uses (it is dumped first); the child only the one it made itself. */
     private static void checkImages(ImageSet set, int pid, int child) {
         MmImage mm = set.mm(pid);
