@@ -15,6 +15,7 @@ import io.jmigrate.engine.image.proto.Inventory;
 import io.jmigrate.engine.image.proto.MmImage;
 import io.jmigrate.engine.image.proto.PageIndex;
 import io.jmigrate.engine.image.proto.ProcessCore;
+import io.jmigrate.engine.image.proto.ThreadCore;
 import io.jmigrate.engine.image.proto.ProcessEntry;
 import io.jmigrate.engine.image.proto.ProcessTree;
 import io.jmigrate.engine.image.proto.Rlimit;
@@ -228,9 +229,11 @@ public final class Dumper {
                 RemoteSyscalls inThread = t == leader ? inLeader
                         : new RemoteSyscalls(t.tid(), inLeader.site(), t.savedRegs(), t);
                 io.jmigrate.engine.proc.ProcStat ts = procfs.taskStat(pid, t.tid());
-                core.addThreads(ThreadCollector.collect(t, procfs.comm(t.tid()), inThread, scratch).toBuilder()
+                ThreadCore.Builder thread = ThreadCollector.collect(t, procfs.comm(t.tid()), inThread, scratch).toBuilder()
                         .setNice(Integer.parseInt(ts.field(19))).setSchedPolicy(Integer.parseInt(ts.field(41)))
-                        .setRtPriority(Integer.parseInt(ts.field(40))).build());
+                        .setRtPriority(Integer.parseInt(ts.field(40)));
+                SeccompCollector.collect(pid, t.tid(), procfs.taskStatus(pid, t.tid()).seccomp(), thread);
+                core.addThreads(thread.build());
             }
 
             long memStart = System.nanoTime();

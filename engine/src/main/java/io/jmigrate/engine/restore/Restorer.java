@@ -190,6 +190,7 @@ public final class Restorer {
             if (tc.getSchedPolicy() != 0) Scheduling.setPolicy(tc.getTid(), tc.getSchedPolicy(), tc.getRtPriority());
             if (tc.getNice() != 0) Scheduling.setNice(tc.getTid(), tc.getNice());
         }
+        for (ThreadTask t : m.threads()) SeccompRestorer.restore(t.puppet(), t.core());   // needs root; see there
         for (ThreadTask t : m.threads()) CredentialsRestorer.restore(t.puppet(), core.getCreds());   // last: drops root
         puppet.call("munmap scratch", SyscallNumbers.MUNMAP, puppet.scratch, SCRATCH_SIZE);
 
