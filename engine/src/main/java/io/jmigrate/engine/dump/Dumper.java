@@ -86,6 +86,12 @@ public final class Dumper {
             rehearsedFds.put(pid, FdCollector.collect(procfs, pid, false, options.shellJob()));   // running: socket queues are not read
         }
         PipeCollector.check(rehearsedFds);
+        long sharingCheck = System.nanoTime();
+        int outside = SharedMemoryCollector.checkNotSharedOutside(procfs, tree, rehearsedFds);
+        if (outside > 0) {
+            options.progress().accept(String.format("shared memory: %d processes outside the tree use none of it (checked in %.1f ms)",
+                    outside, (System.nanoTime() - sharingCheck) / 1e6));
+        }
         TcpListenCollector.checkNotShared(rehearsedFds);
         TcpConnCollector.checkAcrossTree(rehearsedFds);
         TcpConnCollector.begin();
@@ -95,9 +101,10 @@ public final class Dumper {
         try {
             // Before the freeze: room for the pages, so the frozen processes' writes do not wait for allocation.
             Map<Integer, PagesWriter> pagesFiles = new HashMap<>();
+            java.util.Set<Long> shmemEstimated = new java.util.HashSet<>();
             for (int pid : tree) {
                 PagesWriter pages = images.openPages(pid);
-                long estimate = estimatePrivateBytes(pid);
+                long estimate = estimatePrivateBytes(pid, shmemEstimated);
                 long t0 = System.nanoTime();
                 boolean preallocated = pages.preallocate(estimate);
                 options.progress().accept(String.format("pages file of PID %d: %s %.1f MiB in %.1f ms (before the freeze)", pid,
@@ -122,12 +129,14 @@ public final class Dumper {
             fdTables = UnixSocketCollector.acrossTree(fdTables);
             fdTables = SharedFileCollector.link(fdTables);
             fdTables = FifoCollector.collect(fdTables);
+            fdTables = SharedMemoryCollector.linkMemfds(fdTables);
+            SharedMemoryCollector sharedMemory = new SharedMemoryCollector();
             Map<Integer, List<io.jmigrate.engine.image.proto.PipeContents>> pipes = PipeCollector.collect(fdTables);
             ProcessTree.Builder pstree = ProcessTree.newBuilder();
             DumpStats.Builder stats = DumpStats.newBuilder();
             for (Member m : members) {
                 FdTable fds = fdTables.get(m.pid()).toBuilder().addAllPipes(pipes.getOrDefault(m.pid(), List.of())).build();
-                Dumped d = dumpProcess(options, images, m.pages(), m.frozen(), fds);
+                Dumped d = dumpProcess(options, images, m.pages(), m.frozen(), fds, sharedMemory);
                 pstree.addProcesses(d.entry());
                 stats.setPagesScanned(stats.getPagesScanned() + d.memory().pagesScanned)
                         .setPagesWritten(stats.getPagesWritten() + d.memory().pagesWritten)
@@ -140,6 +149,7 @@ public final class Dumper {
                 pstree.addProcesses(ProcessEntry.newBuilder().setPid(zombie).setPpid(z.ppid()).setPgid(z.pgrp())
                         .setSid(z.session()).setZombie(true).setExitStatus(z.exitCode()));
             }
+            stats.setBytesWritten(stats.getBytesWritten() + sharedMemory.bytesWritten);   // shared memory contents too
             images.writeMessage(ImageKind.PSTREE, root, pstree.build());
             // The inventory is written last: until it exists the directory is not a complete image set.
             // The processes are still frozen, so a failure here resumes them untouched.
@@ -185,7 +195,7 @@ public final class Dumper {
     }
 
     private Dumped dumpProcess(DumpOptions options, ImageWriter images, PagesWriter pages, FrozenProcess frozen,
-                               FdTable fds) {
+                               FdTable fds, SharedMemoryCollector sharedMemory) {
         int pid = frozen.pid();
         Preflight.checkFrozen(procfs, pid);      // again, now that nothing can change: threads may have appeared
 
@@ -202,6 +212,7 @@ public final class Dumper {
         ProcessCore.Builder core = ProcessCore.newBuilder();
         MemoryDumper memory = new MemoryDumper(pid, ZeroPage.pfn());
         PageIndex pageIndex;
+        List<io.jmigrate.engine.image.proto.ShmemObject> shmemObjects;
         long brk;
         long memNanos;
         try {
@@ -232,6 +243,12 @@ public final class Dumper {
             if (pagesFd >= 0) memory.writeThroughProcess(new MemoryDumper.SelfWriter(inLeader, pagesFd, scratch + 4096));
             pageIndex = memory.dump(vmas, emptyVmas, pages, io.jmigrate.engine.image.ImageFormat.PAGES_DATA_OFFSET);
             if (pagesFd >= 0) inLeader.call("close pages file", SyscallNumbers.CLOSE, pagesFd);
+            long shmemBytes = sharedMemory.bytesWritten;
+            shmemObjects = sharedMemory.dumpOwned(pid, vmas, fds, pages);      // objects this process is the first to use
+            if (!shmemObjects.isEmpty()) {
+                options.progress().accept(String.format("PID %d: %d shared memory object(s), %.1f MiB of contents",
+                        pid, shmemObjects.size(), (sharedMemory.bytesWritten - shmemBytes) / 1048576.0));
+            }
             pages.close();
             memNanos = System.nanoTime() - memStart;
         } finally {
@@ -266,7 +283,7 @@ public final class Dumper {
                 .setArgStart(stat.argStart()).setArgEnd(stat.argEnd())
                 .setEnvStart(stat.envStart()).setEnvEnd(stat.envEnd())
                 .addAllAuxv(toList(procfs.auxv(pid))).setExe(procfs.exe(pid))
-                .addAllVmas(vmas).build();
+                .addAllVmas(vmas).addAllShmemObjects(shmemObjects).build();
 
         images.writeMessage(ImageKind.CORE, pid, core.build());
         images.writeMessage(ImageKind.MM, pid, mm);
@@ -304,12 +321,16 @@ public final class Dumper {
         return fd < 0 ? -1 : (int) fd;
     }
 
-    /** Private memory the process holds now, from smaps: what the pages file will roughly need. */
-    private long estimatePrivateBytes(int pid) {
+    /**
+     * Private memory the process holds now, from smaps, and the shared memory objects it is the first of the tree
+     * to map (their contents go into its pages file too): what the pages file will roughly need.
+     */
+    private long estimatePrivateBytes(int pid, java.util.Set<Long> shmemSeen) {
         try {
             long kb = 0;
             for (var s : procfs.smaps(pid)) {
                 if (!s.mapping().shared()) kb += s.anonymousKb() + s.swapKb();
+                else if (SharedMemoryCollector.isShmem(s.mapping()) && shmemSeen.add(s.mapping().inode())) kb += s.rssKb() + s.swapKb();
             }
             return kb * 1024;
         } catch (RuntimeException e) {

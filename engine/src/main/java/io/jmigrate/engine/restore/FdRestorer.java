@@ -31,7 +31,8 @@ final class FdRestorer {
         TcpListenRestorer.verify(fds);
         TcpConnRestorer.verify(fds);
         for (FdEntry fd : fds.getFdsList()) {
-            if (fd.getKind() == FdKind.FD_PIPE || fd.getKind() == FdKind.FD_UNIX_SOCKET || AnonFdRestorer.handles(fd)
+            if (fd.getKind() == FdKind.FD_PIPE || fd.getKind() == FdKind.FD_UNIX_SOCKET || fd.getKind() == FdKind.FD_MEMFD
+                    || AnonFdRestorer.handles(fd)
                     || TcpListenRestorer.handles(fd) || TcpConnRestorer.handles(fd)) continue;
             Path path = Path.of(fd.getPath());
             try {
@@ -47,7 +48,7 @@ final class FdRestorer {
         }
     }
 
-    static void restore(Puppet puppet, FdTable fds, PipeCarriers carriers) {
+    static void restore(Puppet puppet, FdTable fds, PipeCarriers carriers, SharedMemoryCarriers sharedMemory) {
         puppet.call("close_range", SyscallNumbers.CLOSE_RANGE, 0, carriers.base() - 1, 0);
         int above = carriers.base();          // temporaries go above every dumped fd number of the tree
         for (FdEntry fd : fds.getFdsList()) {
@@ -69,6 +70,11 @@ final class FdRestorer {
             }
             if (fd.getKind() == FdKind.FD_FIFO && !fd.hasDupOf()) {
                 FifoKeepers.open(puppet, fd);     // the root's keeper holds it open: no blocking, bytes kept
+                continue;
+            }
+            if (fd.getKind() == FdKind.FD_MEMFD) {      // its open file was made in the root, offset included
+                puppet.call("dup3 memfd to fd " + fd.getFd(), SyscallNumbers.DUP3, sharedMemory.file(fd.getMemfdFile()),
+                        fd.getFd(), fd.getFlags() & O_CLOEXEC);
                 continue;
             }
             if (AnonFdRestorer.handles(fd)) {
@@ -99,6 +105,7 @@ final class FdRestorer {
         }
         TcpConnRestorer.restoreAll(puppet, fds, above);
         AnonFdRestorer.finish(puppet, fds);       // needs every fd in place: dups, epoll interest lists
+        sharedMemory.close(puppet);
         carriers.close(puppet);
     }
 }

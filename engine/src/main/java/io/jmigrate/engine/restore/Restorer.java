@@ -90,6 +90,13 @@ public final class Restorer {
             List<FdTable> fdTables = tree.stream().filter(e -> !e.getZombie()).map(e -> fds(images, e.getPid(), options)).toList();
             PipeCarriers carriers = PipeCarriers.plan(fdTables);
             carriers.create(members.getFirst().puppet(), fdTables);      // before the forks: every child inherits them
+            SharedMemoryCarriers sharedMemory = SharedMemoryCarriers.plan(images, tree, carriers.end());
+            long shmemStart = System.nanoTime();
+            long shmemBytes = sharedMemory.create(members.getFirst().puppet());
+            if (sharedMemory.objectCount() > 0) {
+                options.progress().accept(String.format("shared memory: %d object(s) made in the root, %.1f MiB filled in %.1f ms",
+                        sharedMemory.objectCount(), shmemBytes / 1048576.0, (System.nanoTime() - shmemStart) / 1e6));
+            }
             for (ProcessEntry e : tree.subList(1, tree.size())) {
                 Member parent = members.stream().filter(m -> m.pid() == e.getPpid()).findFirst()
                         .orElseThrow(() -> new RestoreException("PID " + e.getPid() + ": its parent " + e.getPpid() + " is not in the images"));
@@ -108,7 +115,7 @@ public final class Restorer {
             long memNanos = 0, pagesRestored = 0;
             for (Member m : members) {
                 long t0 = System.nanoTime();
-                pagesRestored += restoreProcess(options, images, m, carriers, warnings);
+                pagesRestored += restoreProcess(options, images, m, carriers, sharedMemory, warnings);
                 memNanos += System.nanoTime() - t0;
             }
             for (Member m : members) {
@@ -159,18 +166,18 @@ public final class Restorer {
 
     /** Everything of one process but its final registers and release; returns the pages restored. */
     private long restoreProcess(RestoreOptions options, ImageSet images, Member m, PipeCarriers carriers,
-                                List<String> warnings) {
+                                SharedMemoryCarriers sharedMemory, List<String> warnings) {
         int pid = m.pid();
         Puppet puppet = m.puppet();
         ProcessCore core = images.core(pid);
         MmImage mm = images.mm(pid);
         CgroupRestorer.join(procfs, pid, core.getCgroupsList(), warnings);   // before its memory is charged anywhere
-        AddressSpaceRestorer memory = new AddressSpaceRestorer(puppet, procfs);
+        AddressSpaceRestorer memory = new AddressSpaceRestorer(puppet, procfs, sharedMemory);
         memory.restore(mm, images.pageIndex(pid), images.pagesPath(pid));
         options.progress().accept(String.format("PID %d: restored %d VMAs and %d pages (map %.1f ms, fill %.1f ms)",
                 pid, mm.getVmasCount(), memory.pagesRestored, memory.mapNanos / 1e6, memory.fillNanos / 1e6));
 
-        FdRestorer.restore(puppet, fds(images, pid, options), carriers);
+        FdRestorer.restore(puppet, fds(images, pid, options), carriers, sharedMemory);
         TaskStateRestorer.restoreProcess(puppet, core, warnings);
         ThreadCore leader = core.getThreads(0);
         TaskStateRestorer.restoreThread(puppet, leader);
