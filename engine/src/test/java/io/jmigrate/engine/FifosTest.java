@@ -67,7 +67,9 @@ class FifosTest {
             Signals.kill(pid, Signals.SIGUSR1);
             List<String> lines = Workloads.awaitLog(log, TIMEOUT, "the check of a",
                     l -> l.stream().anyMatch(s -> s.startsWith("fifo a") || s.startsWith("CORRUPT")));
+            // (next to them, a shared anonymous page, whose carriers come after the FIFO keepers', still shared)
             assertTrue(lines.contains("fifo a ok 3000 bytes"), () -> "the buffered bytes, unchanged: " + lines);
+            Workloads.awaitLog(log, TIMEOUT, "the shared page check", l -> l.contains("shared ok"));
             TickLog.assertConsecutive(Workloads.lines(log));
             assertTrue(Workloads.alive(pid) && Workloads.alive(child));
         }

@@ -92,11 +92,26 @@ class TcpRepairTest {
                     assertEquals("echo again" + cycle + " from " + pid, c4.echo("again" + cycle));
                     if (v6) assertEquals("echo v6-" + cycle + " from " + pid, c6.echo("v6-" + cycle));
                     // the restored listeners still accept new connections next to the repaired ones
+                    long fds = fdCount(pid);
                     try (Client fresh = Client.connect("127.0.0.1", port)) {
                         assertEquals("echo fresh" + cycle + " from " + pid, fresh.echo("fresh" + cycle));
                     }
+                    // the next dump must not find the server's end of that connection half-closed (CLOSE_WAIT is refused)
+                    long deadline = System.nanoTime() + TIMEOUT_NANOS;
+                    while (fdCount(pid) >= fds + 1) {
+                        if (System.nanoTime() > deadline) throw new AssertionError("the server never closed the fresh connection");
+                        java.util.concurrent.locks.LockSupport.parkNanos(5_000_000);
+                    }
                 }
             }
+        }
+    }
+
+    private static final long TIMEOUT_NANOS = java.time.Duration.ofSeconds(30).toNanos();
+
+    private static long fdCount(int pid) throws IOException {
+        try (var fds = java.nio.file.Files.list(Path.of("/proc/" + pid + "/fd"))) {
+            return fds.count();
         }
     }
 
