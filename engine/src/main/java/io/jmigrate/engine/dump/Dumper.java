@@ -32,6 +32,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Checkpoints one process into an images directory. The recipe, in order:
@@ -69,11 +70,19 @@ public final class Dumper {
     private record Member(int pid, PagesWriter pages, FrozenProcess frozen) {}
 
     /** What a process contributed to the image set. */
-    private record Dumped(ProcessEntry entry, MemoryDumper memory, long memNanos) {}
+    private record Dumped(ProcessEntry entry, MemoryDumper memory, long memNanos, long dirtyPages) {}
+
+    /** The pre-dump this dump builds on, or null. */
+    private ParentImages parent;
+
+    private boolean ownUffd(int pid) { return parent != null && parent.tracker(pid) != null; }
+
+    private Set<Integer> ourFds(int pid) { return parent == null ? Set.of() : parent.ourFds(pid); }
 
     private DumpResult dumpTree(DumpOptions options) {
         int root = options.pid();
         long startedAt = System.nanoTime();
+        parent = options.prevImagesDir() == null ? null : ParentImages.open(options.prevImagesDir(), options.imagesDir());
         List<Integer> tree = ProcessTreeWalker.walk(procfs, root);
         // Zombies have exited: nothing to freeze or copy, only their entry (their parent has yet to reap them).
         List<Integer> zombies = tree.stream().filter(pid -> pid != root && isZombie(pid)).toList();
@@ -82,7 +91,7 @@ public final class Dumper {
         for (int pid : tree) {
             if (pid != root) Preflight.check(procfs, pid);
             rehearse(pid);                               // refusals before an old image set is replaced
-            rehearsedFds.put(pid, FdCollector.collect(procfs, pid, false));   // running: socket queues are not read
+            rehearsedFds.put(pid, FdCollector.collect(procfs, pid, false, ourFds(pid)));   // running: socket queues are not read
         }
         PipeCollector.check(rehearsedFds);
         TcpListenCollector.checkNotShared(rehearsedFds);
@@ -117,7 +126,7 @@ public final class Dumper {
                         + tree + " became " + again + "); try again");
             }
             Map<Integer, FdTable> fdTables = new LinkedHashMap<>();
-            for (Member m : members) fdTables.put(m.pid(), FdCollector.collect(procfs, m.pid()));
+            for (Member m : members) fdTables.put(m.pid(), FdCollector.collect(procfs, m.pid(), true, ourFds(m.pid())));
             fdTables = UnixSocketCollector.acrossTree(fdTables);
             fdTables = SharedFileCollector.link(fdTables);
             Map<Integer, List<io.jmigrate.engine.image.proto.PipeContents>> pipes = PipeCollector.collect(fdTables);
@@ -131,6 +140,8 @@ public final class Dumper {
                         .setPagesWritten(stats.getPagesWritten() + d.memory().pagesWritten)
                         .setZeroPagesSkipped(stats.getZeroPagesSkipped() + d.memory().zeroPagesSkipped)
                         .setBytesWritten(stats.getBytesWritten() + d.memory().pagesWritten * 4096)
+                        .setPagesInParent(stats.getPagesInParent() + d.memory().pagesInParent)
+                        .setDirtyPages(stats.getDirtyPages() + d.dirtyPages())
                         .setMemoryNanos(stats.getMemoryNanos() + d.memNanos());
             }
             for (int zombie : zombies) {
@@ -144,6 +155,10 @@ public final class Dumper {
             Inventory.Builder inventory = Inventory.newBuilder().setToolVersion(Version.VERSION).setRootPid(root)
                     .setKernelRelease(Version.kernelRelease()).setHostname(Version.hostname())
                     .setCreatedUnixMs(System.currentTimeMillis());
+            if (parent != null) {
+                inventory.setParentDir(parent.dir.toString()).setParentInventoryCrc32C(parent.inventoryCrc)
+                        .setDirtyTracking(parent.tracking.label());
+            }
             long endFrozen = System.nanoTime();
             stats.setFrozenNanos(endFrozen - members.getFirst().frozen().frozenAtNanos()).setTotalNanos(endFrozen - startedAt);
             images.commit(inventory.setStats(stats));
@@ -187,18 +202,31 @@ public final class Dumper {
         int pid = frozen.pid();
         Preflight.checkFrozen(procfs, pid);      // again, now that nothing can change: threads may have appeared
 
+        StoppedThread leader = frozen.leader();
+        RemoteSyscalls inLeader = RemoteSyscalls.in(leader, pid);
+        // Pre-copy: what was written since the last pre-dump, then our userfaultfd goes before anything is collected.
+        io.jmigrate.engine.precopy.PageRanges dirty = null, parentPresent = null;
+        io.jmigrate.engine.precopy.DirtyTracker tracker = parent == null ? null : parent.continueTracking(pid, options.progress());
+        if (tracker != null) {
+            try {
+                dirty = tracker.harvest(pid, ParentImages.trackedVmas(pid, procfs.smaps(pid)));
+            } finally {
+                ParentImages.closeInProcess(tracker, inLeader);
+            }
+            parentPresent = parent.present(pid);
+        }
         List<io.jmigrate.engine.proc.SmapsEntry> smaps = procfs.smaps(pid);
-        List<Vma> vmas = VmaCollector.collect(pid, smaps);
+        List<Vma> vmas = VmaCollector.collect(pid, smaps, ownUffd(pid));
         java.util.Set<Long> emptyVmas = new java.util.HashSet<>();
         for (var e : smaps) if (e.rssKb() == 0 && e.swapKb() == 0) emptyVmas.add(e.mapping().start());
         ProcStat stat = procfs.stat(pid);
         ProcStatus status = procfs.status(pid);
 
-        StoppedThread leader = frozen.leader();
-        RemoteSyscalls inLeader = RemoteSyscalls.in(leader, pid);
         long scratch = RemoteSyscalls.mmapAnon(inLeader, 0, SCRATCH_SIZE, 0);
         ProcessCore.Builder core = ProcessCore.newBuilder();
         MemoryDumper memory = new MemoryDumper(pid, ZeroPage.pfn());
+        if (dirty != null && parentPresent != null) memory.againstParent(parentPresent, dirty);
+        long dirtyPages = dirty == null ? 0 : dirty.pages();
         PageIndex pageIndex;
         long brk;
         long memNanos;
@@ -268,7 +296,7 @@ public final class Dumper {
         images.writeMessage(ImageKind.FDS, pid, fds);
         ProcessEntry entry = ProcessEntry.newBuilder().setPid(pid).setPpid(stat.ppid()).setPgid(stat.pgrp())
                 .setSid(stat.session()).addAllThreads(frozen.threads().stream().map(StoppedThread::tid).toList()).build();
-        return new Dumped(entry, memory, memNanos);
+        return new Dumped(entry, memory, memNanos, dirtyPages);
     }
 
     /**
@@ -277,7 +305,7 @@ public final class Dumper {
      * needs (a cold start otherwise costs the process hundreds of milliseconds of pause).
      */
     private void rehearse(int pid) {
-        VmaCollector.collect(pid, procfs.smaps(pid));
+        VmaCollector.collect(pid, procfs.smaps(pid), ownUffd(pid));
         procfs.stat(pid);
         procfs.limits(pid);
         procfs.auxv(pid);

@@ -33,16 +33,23 @@ final class FdCollector {
 
     /** @param frozen the process is frozen: socket queues are read only then (see {@link UnixSocketCollector}) */
     static FdTable collect(ProcFs procfs, int pid, boolean frozen) {
+        return collect(procfs, pid, frozen, Set.of());
+    }
+
+    /** @param ignored fds that are ours, not the process's (the pre-copy dirty tracker's userfaultfd) */
+    static FdTable collect(ProcFs procfs, int pid, boolean frozen, Set<Integer> ignored) {
         try (UnixSocketCollector sockets = new UnixSocketCollector(pid, frozen)) {
-            FdTable.Builder table = collect(procfs, pid, sockets, frozen);
+            FdTable.Builder table = collect(procfs, pid, sockets, frozen, ignored);
             sockets.addStates(table);
             return table.build();
         }
     }
 
-    private static FdTable.Builder collect(ProcFs procfs, int pid, UnixSocketCollector sockets, boolean frozen) {
+    private static FdTable.Builder collect(ProcFs procfs, int pid, UnixSocketCollector sockets, boolean frozen,
+                                           Set<Integer> ignored) {
         FdTable.Builder table = FdTable.newBuilder();
         for (int fd : procfs.fdNumbers(pid)) {
+            if (ignored.contains(fd)) continue;
             String target = procfs.fdTarget(pid, fd);
             if (target.startsWith("socket:")) {
                 FdEntry inet = TcpListenCollector.describe(procfs, pid, fd, target, frozen);
