@@ -95,7 +95,7 @@ final class ParentImages {
                 return null;
             }
         }
-        if (tracking == DirtyTracking.SOFT_DIRTY && set.pids().contains(pid)) return SoftDirtyTracker.continuing();
+        if (tracking == DirtyTracking.SOFT_DIRTY && set.pids().contains(pid)) return SoftDirtyTracker.continuing(pid);
         return null;
     }
 

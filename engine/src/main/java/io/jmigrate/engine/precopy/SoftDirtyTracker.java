@@ -22,17 +22,28 @@ public final class SoftDirtyTracker implements DirtyTracker {
     private static final int WINDOW_PAGES = 1 << 16;
     private static final long PAGE = 4096;
 
-    private SoftDirtyTracker() {}
+    /** /proc/PID, or a directory holding a recorded pagemap and a clear_refs file (tests). */
+    private final Path procDir;
+
+    private SoftDirtyTracker(Path procDir) {
+        this.procDir = procDir;
+    }
 
     /** Clears the soft-dirty bits of {@code pid}: from now on, writes are tracked. */
     public static SoftDirtyTracker arm(int pid) {
-        clearRefs(pid);
-        return new SoftDirtyTracker();
+        SoftDirtyTracker t = new SoftDirtyTracker(Path.of("/proc", Integer.toString(pid)));
+        t.clearRefs();
+        return t;
+    }
+
+    /** A tracker reading {@code dir}/pagemap and writing {@code dir}/clear_refs: recorded data on any kernel. */
+    public static SoftDirtyTracker over(Path dir) {
+        return new SoftDirtyTracker(dir);
     }
 
     /** Takes over after an earlier round, which left the bits cleared at its harvest. */
-    public static SoftDirtyTracker continuing() {
-        return new SoftDirtyTracker();
+    public static SoftDirtyTracker continuing(int pid) {
+        return new SoftDirtyTracker(Path.of("/proc", Integer.toString(pid)));
     }
 
     @Override public DirtyTracking kind() { return DirtyTracking.SOFT_DIRTY; }
@@ -43,7 +54,7 @@ public final class SoftDirtyTracker implements DirtyTracker {
     public PageRanges harvest(int pid, List<SmapsEntry> vmas) {
         PageRanges.Builder dirty = PageRanges.builder();
         long[] window = new long[WINDOW_PAGES];
-        try (Pagemap pagemap = Pagemap.open(pid)) {
+        try (Pagemap pagemap = Pagemap.open(procDir.resolve("pagemap"))) {
             for (SmapsEntry v : vmas) {
                 long start = v.mapping().start(), end = v.mapping().end();
                 if (v.vmFlags().contains("sd")) {
@@ -57,7 +68,7 @@ public final class SoftDirtyTracker implements DirtyTracker {
                 }
             }
         }
-        clearRefs(pid);
+        clearRefs();
         return dirty.build();
     }
 
@@ -76,11 +87,12 @@ public final class SoftDirtyTracker implements DirtyTracker {
         if (runStart >= 0) out.add(runStart, start + count * PAGE);
     }
 
-    private static void clearRefs(int pid) {
+    private void clearRefs() {
+        Path file = procDir.resolve("clear_refs");
         try {
-            Files.writeString(Path.of("/proc", Integer.toString(pid), "clear_refs"), "4");
+            Files.writeString(file, "4");
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot clear the soft-dirty bits of PID " + pid + " (clear_refs)", e);
+            throw new UncheckedIOException("cannot clear the soft-dirty bits (" + file + ")", e);
         }
     }
 
