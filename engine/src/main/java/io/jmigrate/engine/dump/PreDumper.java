@@ -254,4 +254,40 @@ public final class PreDumper {
             return false;
         }
     }
+
+    /** What uffd-wp tracking costs on one process: see {@link #measureTrackingCost}. */
+    public record TrackingCost(long privatePages, long armFrozenNanos, long registerNanos, long scanNanos, long dirtyAtScan,
+                               long closeFrozenNanos) {}
+
+    /**
+     * Arms uffd-wp tracking in {@code pid} (frozen: userfaultfd created inside), registers and protects all its
+     * private memory (first harvest, process running), scans it once more (second harvest), then closes the
+     * userfaultfd inside the frozen process again: the process is left as it was. For `jmigrate bench`.
+     */
+    public TrackingCost measureTrackingCost(int pid) {
+        Preflight.check(procfs, pid);
+        try (Tracer tracer = new Tracer()) {
+            return tracer.call(() -> {
+                long t0 = System.nanoTime();
+                UffdWpTracker tracker = armUffd(pid);
+                long armed = System.nanoTime() - t0;
+                List<SmapsEntry> vmas = ParentImages.trackedVmas(pid, procfs.smaps(pid));
+                long pages = 0;
+                for (SmapsEntry v : vmas) pages += (v.mapping().end() - v.mapping().start()) / 4096;
+                long t1 = System.nanoTime();
+                tracker.harvest(pid, vmas);
+                long t2 = System.nanoTime();
+                PageRanges dirty = tracker.harvest(pid, ParentImages.trackedVmas(pid, procfs.smaps(pid)));
+                long t3 = System.nanoTime();
+                FrozenProcess frozen = Freezer.freeze(pid);
+                long t4 = System.nanoTime();
+                try {
+                    tracker.closeInProcess(RemoteSyscalls.in(frozen.leader(), pid));
+                } finally {
+                    frozen.resume();
+                }
+                return new TrackingCost(pages, armed, t2 - t1, t3 - t2, dirty.pages(), System.nanoTime() - t4);
+            });
+        }
+    }
 }
