@@ -106,6 +106,11 @@ public final class Dumper {
             for (int pid : tree) {
                 PagesWriter pages = images.openPages(pid);
                 long estimate = estimatePrivateBytes(pid);
+                // on top of a pre-dump only the pages written since are copied: room for about twice its last round
+                if (parent != null && parent.set.pids().contains(pid)) {
+                    long lastRound = parent.set.parentDir() == null ? 0 : parent.set.inventory().getStats().getBytesWritten();
+                    estimate = Math.min(estimate, 2 * lastRound + (16L << 20));
+                }
                 long t0 = System.nanoTime();
                 boolean preallocated = pages.preallocate(estimate);
                 options.progress().accept(String.format("pages file of PID %d: %s %.1f MiB in %.1f ms (before the freeze)", pid,
@@ -125,6 +130,8 @@ public final class Dumper {
                 throw new DumpRefusedException("the process tree of PID " + root + " changed while it was being frozen ("
                         + tree + " became " + again + "); try again");
             }
+            options.progress().accept(String.format("tree checked again, %.1f ms after the first freeze",
+                    (System.nanoTime() - members.getFirst().frozen().frozenAtNanos()) / 1e6));
             Map<Integer, FdTable> fdTables = new LinkedHashMap<>();
             for (Member m : members) fdTables.put(m.pid(), FdCollector.collect(procfs, m.pid(), true, ourFds(m.pid())));
             fdTables = UnixSocketCollector.acrossTree(fdTables);
@@ -204,19 +211,26 @@ public final class Dumper {
 
         StoppedThread leader = frozen.leader();
         RemoteSyscalls inLeader = RemoteSyscalls.in(leader, pid);
-        // Pre-copy: what was written since the last pre-dump, then our userfaultfd goes before anything is collected.
+        List<io.jmigrate.engine.proc.SmapsEntry> smaps = procfs.smaps(pid);
+        List<Vma> vmas = VmaCollector.collect(pid, smaps, ownUffd(pid));
+        // Pre-copy: what was written since the last pre-dump (the same smaps: each read walks every page table)
         io.jmigrate.engine.precopy.PageRanges dirty = null, parentPresent = null;
         io.jmigrate.engine.precopy.DirtyTracker tracker = parent == null ? null : parent.continueTracking(pid, options.progress());
         if (tracker != null) {
+            long t0 = System.nanoTime();
             try {
-                dirty = tracker.harvest(pid, ParentImages.trackedVmas(pid, procfs.smaps(pid)));
+                // peek, not harvest: if this dump fails, the tracking is intact for another attempt
+                dirty = tracker.peek(pid, ParentImages.trackedVmas(pid, smaps));
             } finally {
-                ParentImages.closeInProcess(tracker, inLeader);
+                // A process that is killed takes the userfaultfd with it; closing it here would cost the frozen
+                // process the kernel's walk that un-protects every page (tens of ms per GiB).
+                if (options.leaveRunning()) ParentImages.closeInProcess(tracker, inLeader);
+                else tracker.close();
             }
             parentPresent = parent.present(pid);
+            options.progress().accept(String.format("PID %d: %d pages written since the pre-dump (%s, %.1f ms)", pid,
+                    dirty.pages(), tracker.kind(), (System.nanoTime() - t0) / 1e6));
         }
-        List<io.jmigrate.engine.proc.SmapsEntry> smaps = procfs.smaps(pid);
-        List<Vma> vmas = VmaCollector.collect(pid, smaps, ownUffd(pid));
         java.util.Set<Long> emptyVmas = new java.util.HashSet<>();
         for (var e : smaps) if (e.rssKb() == 0 && e.swapKb() == 0) emptyVmas.add(e.mapping().start());
         ProcStat stat = procfs.stat(pid);
@@ -266,6 +280,8 @@ public final class Dumper {
                 options.progress().accept("cleanup in PID " + pid + " failed: " + cleanupFailure.getMessage());
             }
         }
+        options.progress().accept(String.format("PID %d: memory done %.1f ms after the freeze", pid,
+                (System.nanoTime() - frozen.frozenAtNanos()) / 1e6));
         options.progress().accept(String.format("PID %d: copied %d pages (%.1f MiB) in %.1f ms (pagemap %.1f, copy %.1f, checksum/write %.1f)%s",
                 pid, memory.pagesWritten, memory.pagesWritten * 4096 / 1048576.0, memNanos / 1e6,
                 memory.scanNanos / 1e6, memory.readNanos / 1e6, memory.writeNanos / 1e6,

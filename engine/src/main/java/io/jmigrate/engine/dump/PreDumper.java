@@ -117,6 +117,8 @@ public final class PreDumper {
                 List<SmapsEntry> tracked = ParentImages.trackedVmas(pid, smaps);
                 PageRanges dirty = harvest(tracker, pid, tracked);
                 long harvestedAt = System.nanoTime();
+                long harvestedWall = System.currentTimeMillis();
+                if (inventory.getHarvestedUnixMs() == 0) inventory.setHarvestedUnixMs(harvestedWall);
 
                 // maps and pagemap again after the harvest: memory that appeared meanwhile is new, hence copied
                 smaps = procfs.smaps(pid);
@@ -138,8 +140,7 @@ public final class PreDumper {
                 if (tracker.state() != null) inventory.addDirtyTrackers(tracker.state());
                 long dirtyPages = parentPresent == null ? memory.pagesScanned : dirty.pages();
                 long interval = parent == null || continued == null ? 0
-                        : Math.max(1, (System.currentTimeMillis() - parent.set.inventory().getCreatedUnixMs()) * 1_000_000L
-                                - (done - harvestedAt));
+                        : Math.max(1, (harvestedWall - parent.set.inventory().getHarvestedUnixMs()) * 1_000_000L);
                 RoundStats round = new RoundStats(pid, parent == null ? 1 : roundOf(parent) + 1, memory.pagesScanned,
                         dirtyPages, memory.pagesWritten, done - t0, continued == null ? 0 : interval);
                 rounds.add(round);

@@ -21,6 +21,12 @@ public interface DirtyTracker extends AutoCloseable {
      */
     PageRanges harvest(int pid, List<SmapsEntry> vmas);
 
+    /**
+     * The same pages as {@link #harvest}, without starting a new interval: what the final dump uses, so a dump that
+     * fails after it leaves the tracking exactly as it was for another attempt.
+     */
+    PageRanges peek(int pid, List<SmapsEntry> vmas);
+
     /** True if the process must be frozen around {@link #harvest} (soft-dirty reads, then clears: not atomic). */
     default boolean needsFreezeToHarvest() { return false; }
 

@@ -52,6 +52,13 @@ public final class SoftDirtyTracker implements DirtyTracker {
 
     @Override
     public PageRanges harvest(int pid, List<SmapsEntry> vmas) {
+        PageRanges dirty = peek(pid, vmas);
+        clearRefs();
+        return dirty;
+    }
+
+    @Override
+    public PageRanges peek(int pid, List<SmapsEntry> vmas) {
         PageRanges.Builder dirty = PageRanges.builder();
         long[] window = new long[WINDOW_PAGES];
         try (Pagemap pagemap = Pagemap.open(procDir.resolve("pagemap"))) {
@@ -68,7 +75,6 @@ public final class SoftDirtyTracker implements DirtyTracker {
                 }
             }
         }
-        clearRefs();
         return dirty.build();
     }
 

@@ -132,12 +132,26 @@ public final class UffdWpTracker implements DirtyTracker {
 
     @Override
     public PageRanges harvest(int pid, List<SmapsEntry> vmas) {
+        return collect(pid, vmas, true);
+    }
+
+    /** Written pages without re-protecting them, and new VMAs left unregistered: the tracking stays as it was. */
+    @Override
+    public PageRanges peek(int pid, List<SmapsEntry> vmas) {
+        return collect(pid, vmas, false);
+    }
+
+    private PageRanges collect(int pid, List<SmapsEntry> vmas, boolean rearm) {
         if (pid != this.pid) throw new IllegalArgumentException("tracker of PID " + this.pid + " asked about PID " + pid);
         PageRanges.Builder dirty = PageRanges.builder();
         untrackedVmas = 0;
         for (SmapsEntry v : vmas) {
             long start = v.mapping().start(), end = v.mapping().end();
             if (!v.uffdWp()) {
+                if (!rearm) {
+                    dirty.add(start, end);
+                    continue;
+                }
                 try {
                     Uffd.register(fd, start, end - start, Uffd.UFFDIO_REGISTER_MODE_WP);
                     Uffd.writeProtect(fd, start, end - start, true);
@@ -149,7 +163,8 @@ public final class UffdWpTracker implements DirtyTracker {
             }
             try {
                 for (long at = start; at < end; ) {
-                    int n = scanner.scan(pagemapFd, at, end, PagemapScan.PM_SCAN_WP_MATCHING | PagemapScan.PM_SCAN_CHECK_WPASYNC,
+                    long flags = PagemapScan.PM_SCAN_CHECK_WPASYNC | (rearm ? PagemapScan.PM_SCAN_WP_MATCHING : 0);
+                    int n = scanner.scan(pagemapFd, at, end, flags,
                             PagemapScan.PAGE_IS_WRITTEN, 0, PagemapScan.PAGE_IS_WRITTEN);
                     for (int i = 0; i < n; i++) dirty.add(scanner.start(i), scanner.end(i));
                     long walkEnd = scanner.walkEnd();
