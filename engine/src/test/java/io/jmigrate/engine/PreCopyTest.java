@@ -142,7 +142,7 @@ class PreCopyTest {
     }
 
     @Test
-    void anAbandonedChainLeavesTheProcessRunningAndARestoreRefusesAPreDump() {
+    void anAbandonedChainLeavesTheProcessRunningAndARestoreRefusesAPreDump() throws java.io.IOException {
         try (Workloads workloads = new Workloads()) {
             Path log = tmp.resolve("abandoned.log");
             int pid = workloads.start(log, Workloads.fixture("dirtier").toString(), "16", "20");
@@ -152,6 +152,11 @@ class PreCopyTest {
             assertVerified(pid, log, "pages");          // the armed userfaultfd only marks pages: the writer runs on
             // a chain whose parent changed is refused at restore
             new Dumper().dump(DumpOptions.of(pid, tmp.resolve("final")).withParent(tmp.resolve("pre1")).leavingRunning(true));
+            assertTrue(io.jmigrate.engine.image.ImageJson.render(ImageSet.open(tmp.resolve("pre1"))).contains("\"pages_dumped\""));
+            assertTrue(io.jmigrate.engine.image.ImageJson.render(ImageSet.open(tmp.resolve("final"))).contains("\"pages_in_parent\""));
+            // --leave-running ended the chain: our userfaultfd is closed inside the process, a plain dump works again
+            assertFalse(java.nio.file.Files.readString(Path.of("/proc/" + pid + "/smaps")).contains(" uw"), "no uffd-wp registration left");
+            new Dumper().dump(DumpOptions.of(pid, tmp.resolve("plain")).leavingRunning(true));
             new PreDumper().preDump(PreDumper.Options.of(pid, tmp.resolve("pre1")).withTracking(DirtyTracking.FULL_COPY));
             Exception broken = assertThrows(RuntimeException.class, () -> new Restorer().restore(RestoreOptions.of(tmp.resolve("final"))));
             assertTrue(broken.getMessage().contains("chain"), broken.getMessage());
