@@ -164,6 +164,36 @@ class PreCopyTest {
         }
     }
 
+    @Test
+    void aProcessTreeIsPreDumpedWithOneTrackerPerProcessAndComesBack() {
+        List<String> roles = List.of("root", "a", "b", "c");
+        try (Workloads workloads = new Workloads()) {
+            Path log = tmp.resolve("tree.log");
+            int root = workloads.start(log, Workloads.fixture("tree").toString(), log.toString());
+            for (String role : roles) {
+                Workloads.awaitLog(Path.of(log + "." + role), TIMEOUT, role + " ticking",
+                        l -> io.jmigrate.engine.testing.TickLog.lastTick(l) >= 2);
+            }
+            new PreDumper().preDump(PreDumper.Options.of(root, tmp.resolve("pre1")));
+            ImageSet pre1 = ImageSet.open(tmp.resolve("pre1"));
+            assertEquals(4, pre1.pids().size(), "the whole tree");
+            assertEquals(4, pre1.inventory().getDirtyTrackersCount(), "one userfaultfd per process");
+            PreDumper.Result second = new PreDumper().preDump(PreDumper.Options.of(root, tmp.resolve("pre2")).withParent(tmp.resolve("pre1")));
+            assertTrue(second.stats().getPagesInParent() > 4 * 1024, "each 4 MiB buffer is left to round 1: " + second.stats());
+            new Dumper().dump(DumpOptions.of(root, tmp.resolve("final")).withParent(tmp.resolve("pre2")));
+            for (int pid : pre1.pids()) Workloads.awaitGone(pid);
+            java.util.Map<String, Long> ticks = new java.util.HashMap<>();
+            for (String role : roles) ticks.put(role, io.jmigrate.engine.testing.TickLog.lastTick(Workloads.lines(Path.of(log + "." + role))));
+            assertEquals(root, new Restorer().restore(RestoreOptions.of(tmp.resolve("final"))).pid());
+            pre1.pids().forEach(workloads::adopt);
+            for (String role : roles) {
+                List<String> lines = Workloads.awaitLog(Path.of(log + "." + role), TIMEOUT, role + " ticking after restore",
+                        l -> io.jmigrate.engine.testing.TickLog.lastTick(l) >= ticks.get(role) + 2);
+                io.jmigrate.engine.testing.TickLog.assertConsecutive(lines);
+            }
+        }
+    }
+
     private static void churn(int pid, Path log, int step) {
         Signals.kill(pid, Signals.SIGUSR2);
         Workloads.awaitLog(log, TIMEOUT, "churn " + step, l -> l.stream().anyMatch(s -> s.startsWith("churned " + step + " ")));
