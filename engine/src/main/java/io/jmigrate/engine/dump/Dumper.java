@@ -107,10 +107,7 @@ public final class Dumper {
                 PagesWriter pages = images.openPages(pid);
                 long estimate = estimatePrivateBytes(pid);
                 // on top of a pre-dump only the pages written since are copied: room for about twice its last round
-                if (parent != null && parent.set.pids().contains(pid)) {
-                    long lastRound = parent.set.parentDir() == null ? 0 : parent.set.inventory().getStats().getBytesWritten();
-                    estimate = Math.min(estimate, 2 * lastRound + (16L << 20));
-                }
+                if (parent != null && parent.set.pids().contains(pid)) estimate = Math.min(estimate, expectedChanges(pid));
                 long t0 = System.nanoTime();
                 boolean preallocated = pages.preallocate(estimate);
                 options.progress().accept(String.format("pages file of PID %d: %s %.1f MiB in %.1f ms (before the freeze)", pid,
@@ -268,8 +265,11 @@ public final class Dumper {
             int pagesFd = openInProcess(inLeader, scratch, pages.temporaryPath().toAbsolutePath().toString());
             if (pagesFd >= 0) memory.writeThroughProcess(new MemoryDumper.SelfWriter(inLeader, pagesFd, scratch + 4096));
             pageIndex = memory.dump(vmas, emptyVmas, pages, io.jmigrate.engine.image.ImageFormat.PAGES_DATA_OFFSET);
+            long walked = System.nanoTime();
             if (pagesFd >= 0) inLeader.call("close pages file", SyscallNumbers.CLOSE, pagesFd);
             pages.close();
+            options.progress().accept(String.format("PID %d: page walk and copy %.1f ms, pages file completed in %.1f ms",
+                    pid, (walked - memStart) / 1e6, (System.nanoTime() - walked) / 1e6));
             memNanos = System.nanoTime() - memStart;
         } finally {
             // On failure the process is resumed as it was; the scratch mapping and an fd left open are the only
@@ -340,6 +340,24 @@ public final class Dumper {
         io.jmigrate.engine.sys.ProcessVm.writeBytes(syscalls.tid(), scratch, bytes);
         long fd = syscalls.callRaw(SyscallNumbers.OPENAT, -100, scratch, 01 | 02000000, 0);
         return fd < 0 ? -1 : (int) fd;
+    }
+
+    /**
+     * On top of a pre-dump, about what the frozen dump will copy: the pages written so far, from a peek at the
+     * tracker (it changes nothing), with room for what is written until the freeze. Unused room costs a truncate
+     * while frozen, so the estimate stays tight.
+     */
+    private long expectedChanges(int pid) {
+        io.jmigrate.engine.precopy.DirtyTracker t = parent.continueTracking(pid, m -> { });
+        if (t == null) return Long.MAX_VALUE;
+        try {
+            long pages = t.peek(pid, ParentImages.trackedVmas(pid, procfs.smaps(pid))).pages();
+            return pages * 4096 * 5 / 4 + (4L << 20);
+        } catch (RuntimeException e) {
+            return Long.MAX_VALUE;       // only an estimate
+        } finally {
+            t.close();
+        }
     }
 
     /** Private memory the process holds now, from smaps: what the pages file will roughly need. */

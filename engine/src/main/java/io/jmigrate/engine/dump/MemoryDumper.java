@@ -73,15 +73,19 @@ final class MemoryDumper {
     private final List<PageRun> parentRuns = new java.util.ArrayList<>();
     long pagesDropped;
 
+    private io.jmigrate.engine.precopy.PageRanges.Cursor inParent, written;
+
     void againstParent(io.jmigrate.engine.precopy.PageRanges parentPresent, io.jmigrate.engine.precopy.PageRanges dirty) {
         this.parentPresent = parentPresent;
         this.dirty = dirty;
+        this.inParent = parentPresent.cursor();       // the walk goes up through the address space
+        this.written = dirty.cursor();
     }
 
     void whileRunning() { this.running = true; }
 
     private boolean leftToParent(long addr) {
-        return parentPresent != null && parentPresent.contains(addr) && !dirty.contains(addr);
+        return parentPresent != null && inParent.contains(addr) && !written.contains(addr);
     }
 
     void writeThroughProcess(SelfWriter writer) {

@@ -27,6 +27,16 @@ class PageRangesTest {
     }
 
     @Test
+    void aCursorAnswersLikeContainsForIncreasingAndDecreasingAddresses() {
+        PageRanges r = PageRanges.builder().add(0x1000, 0x3000).add(0x5000, 0x6000).add(0x9000, 0xa000).build();
+        PageRanges.Cursor c = r.cursor();
+        for (long a = 0; a < 0xb000; a += 0x800) assertEquals(r.contains(a), c.contains(a), Long.toHexString(a));
+        assertTrue(c.contains(0x1000), "back to a lower address");
+        assertFalse(c.contains(0x4000));
+        assertTrue(c.contains(0x9fff));
+    }
+
+    @Test
     void highAddressesCompareUnsigned() {
         PageRanges r = PageRanges.builder().add(0xffffffffff600000L, 0xffffffffff601000L).add(0x1000, 0x2000).build();
         assertEquals(0x1000, r.start(0));
