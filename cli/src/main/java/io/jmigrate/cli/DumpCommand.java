@@ -11,15 +11,27 @@ import java.util.concurrent.Callable;
 
 @Command(name = "dump", mixinStandardHelpOptions = true,
         description = {
-                "Checkpoint a process into an images directory; it is killed afterwards unless --leave-running.",
+                "Checkpoint a process and all its descendants into an images directory.",
+                "They are killed afterwards, so `jmigrate restore` can give them their",
+                "PIDs back, unless --leave-running.",
                 "",
-                "A failed dump leaves the process running as before and no complete image set behind.",
-                "Supported now: single-threaded processes without children whose descriptors are regular files,",
-                "directories and /dev/null-like devices. Anything else is refused with the reason.",
+                "A failed dump leaves every process running as before, and no complete",
+                "image set behind.",
+                "",
+                "Carried over: threads, process groups, sessions, zombies, memory,",
+                "registers, signals, timers, credentials, seccomp, regular files, pipes,",
+                "unix socket pairs, eventfd, timerfd, signalfd, epoll, TCP listeners and",
+                "established TCP connections (TCP repair; a network lock holds back their",
+                "packets until the restore). Anything else is refused before the process",
+                "is touched, with one line naming the resource and what to do.",
                 ""},
-        footer = {"", "Example:", "  jmigrate dump -t 4242 -D /tmp/img --leave-running"})
+        footer = {"", "Examples:",
+                "  jmigrate dump -t 4242 -D /tmp/img       # checkpoint; the tree stops",
+                "  jmigrate restore -D /tmp/img            # and carries on, same PIDs",
+                "  jmigrate dump -t 4242 -D /tmp/img --leave-running   # a snapshot",
+                "  jmigrate show -D /tmp/img               # what an image set holds"})
 final class DumpCommand implements Callable<Integer> {
-    @Option(names = {"-t", "--tree"}, required = true, paramLabel = "PID", description = "PID of the process to dump")
+    @Option(names = {"-t", "--tree"}, required = true, paramLabel = "PID", description = "PID of the root of the process tree to dump (its descendants come along)")
     int pid;
 
     @Option(names = {"-D", "--images-dir"}, required = true, paramLabel = "DIR",

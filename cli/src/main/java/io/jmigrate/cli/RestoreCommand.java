@@ -11,9 +11,13 @@ import java.util.concurrent.Callable;
 
 @Command(name = "restore", mixinStandardHelpOptions = true,
         description = {
-                "Recreate a dumped process from its images, same PID, running detached; prints the PID.",
+                "Recreate a dumped process tree from its images, every process and thread",
+                "with its PID, running detached; prints the root's PID.",
                 "",
-                "Fails, changing nothing, if the PID is in use or the images are incomplete or corrupt.",
+                "Fails, changing nothing, if a PID is in use, a file the process had open",
+                "is missing, or the images are incomplete, corrupt, from another version",
+                "of jmigrate or from a failed dump. A restore that fails half way kills",
+                "what it had made: nothing half-restored is left running.",
                 ""},
         footer = {"", "Example:", "  pid=$(jmigrate restore -D /tmp/img)"})
 final class RestoreCommand implements Callable<Integer> {

@@ -166,7 +166,12 @@ class FailurePathTest {
     /** What the holder fixture holds, and the words the refusal must say about it. */
     enum Held {
         PIPE("pipe", "is one end of pipe:[", "whose other end belongs to a process outside the dumped tree"),
-        SOCKET("socket", "is a TCP socket (socket:[", "only listening TCP sockets are supported");
+        SOCKET("socket", "is a TCP socket (socket:[", "only listening TCP sockets are supported"),
+        IO_URING("iouring", "is an io_uring instance", "run the program without io_uring"),
+        FANOTIFY("fanotify", "is [fanotify]", "not supported yet", "eventfd, timerfd, signalfd, epoll"),
+        USERFAULTFD("uffd", "is registered with userfaultfd", "not supported"),
+        DELETED_FILE("deleted", "is the deleted file ", "holder.deleted", "not supported"),
+        UNKNOWN_DEVICE("kmsg", "is the character device /dev/kmsg", "only /dev/null, /dev/zero");
 
         final String arg;
         final List<String> words;

@@ -29,6 +29,34 @@ public final class Freezer {
 
     private Freezer() {}
 
+    private static int seccompMode(int tid) {
+        try {
+            return java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc", Integer.toString(tid), "status")).stream()
+                    .filter(l -> l.startsWith("Seccomp:")).map(l -> Integer.parseInt(l.substring(8).strip()))
+                    .findFirst().orElse(0);
+        } catch (java.io.IOException | NumberFormatException e) {
+            return 0;
+        }
+    }
+
+    /**
+     * Seizes with seccomp suspended too, so the system calls we inject are not judged by the task's own filters
+     * (they could kill it or fail our calls). That needs CAP_SYS_ADMIN and a kernel with checkpoint/restore
+     * support; without them, tasks without filters can still be frozen.
+     */
+    private static void seize(int tid) {
+        try {
+            Ptrace.seize(tid, SEIZE_OPTIONS | Ptrace.O_SUSPEND_SECCOMP);
+        } catch (ErrnoException e) {
+            if (!e.is(Errno.EPERM) && !e.is(Errno.EINVAL)) throw e;
+            if (seccompMode(tid) > 0) {
+                throw new CompelException("thread " + tid + " runs under seccomp, and its filters cannot be suspended for"
+                        + " jmigrate (" + e.getMessage() + "); run jmigrate with CAP_SYS_ADMIN");
+            }
+            Ptrace.seize(tid, SEIZE_OPTIONS);
+        }
+    }
+
     public static FrozenProcess freeze(int pid) {
         Map<Integer, StoppedThread> stopped = new LinkedHashMap<>();
         Set<Integer> seized = new LinkedHashSet<>();
@@ -42,7 +70,7 @@ public final class Freezer {
                 for (int tid : current) {
                     if (seized.contains(tid)) continue;
                     try {
-                        Ptrace.seize(tid, SEIZE_OPTIONS);
+                        seize(tid);
                     } catch (ErrnoException e) {
                         if (e.is(Errno.ESRCH)) continue;           // exited before we got to it
                         throw e;

@@ -44,8 +44,10 @@ final class AnonFdCollector {
             case "[timerfd]" -> FdKind.FD_TIMERFD;
             case "[signalfd]" -> FdKind.FD_SIGNALFD;
             case "[eventpoll]" -> FdKind.FD_EPOLL;
-            case "[io_uring]" -> throw new DumpRefusedException(which + " is an io_uring instance; io_uring is not supported");
-            default -> throw new DumpRefusedException(which + " is " + name + "; this kind of descriptor is not supported yet");
+            case "[io_uring]" -> throw new DumpRefusedException(which + " is an io_uring instance; io_uring cannot be"
+                    + " checkpointed (its rings and in-flight requests live in the kernel): run the program without io_uring");
+            default -> throw new DumpRefusedException(which + " is " + name + "; this kind of descriptor is not supported yet"
+                    + " (supported anonymous descriptors: eventfd, timerfd, signalfd, epoll)");
         };
         FdInfo info = procfs.fdInfo(pid, fd);
         FdEntry.Builder b = FdEntry.newBuilder().setFd(fd).setKind(kind).setPath(target).setFlags(info.flags());

@@ -15,6 +15,7 @@ import io.jmigrate.engine.image.proto.Inventory;
 import io.jmigrate.engine.image.proto.MmImage;
 import io.jmigrate.engine.image.proto.PageIndex;
 import io.jmigrate.engine.image.proto.ProcessCore;
+import io.jmigrate.engine.image.proto.ThreadCore;
 import io.jmigrate.engine.image.proto.ProcessEntry;
 import io.jmigrate.engine.image.proto.ProcessTree;
 import io.jmigrate.engine.image.proto.Rlimit;
@@ -94,6 +95,12 @@ public final class Dumper {
             rehearsedFds.put(pid, FdCollector.collect(procfs, pid, false, ourFds(pid)));   // running: socket queues are not read
         }
         PipeCollector.check(rehearsedFds);
+        long sharingCheck = System.nanoTime();
+        int outside = SharedMemoryCollector.checkNotSharedOutside(procfs, tree, rehearsedFds);
+        if (outside > 0) {
+            options.progress().accept(String.format("shared memory: %d processes outside the tree use none of it (checked in %.1f ms)",
+                    outside, (System.nanoTime() - sharingCheck) / 1e6));
+        }
         TcpListenCollector.checkNotShared(rehearsedFds);
         TcpConnCollector.checkAcrossTree(rehearsedFds);
         TcpConnCollector.begin();
@@ -103,10 +110,12 @@ public final class Dumper {
         try {
             // Before the freeze: room for the pages, so the frozen processes' writes do not wait for allocation.
             Map<Integer, PagesWriter> pagesFiles = new HashMap<>();
+            java.util.Set<Long> shmemEstimated = new java.util.HashSet<>();
             for (int pid : tree) {
                 PagesWriter pages = images.openPages(pid);
-                long estimate = estimatePrivateBytes(pid);
-                // on top of a pre-dump only the pages written since are copied: room for about twice its last round
+                long estimate = estimatePrivateBytes(pid, shmemEstimated);
+                // on top of a pre-dump only the pages written since are copied (shared memory is not tracked: it may
+                // then outgrow this room, which only costs first-touch speed)
                 if (parent != null && parent.set.pids().contains(pid)) estimate = Math.min(estimate, expectedChanges(pid));
                 long t0 = System.nanoTime();
                 boolean preallocated = pages.preallocate(estimate);
@@ -133,12 +142,14 @@ public final class Dumper {
             for (Member m : members) fdTables.put(m.pid(), FdCollector.collect(procfs, m.pid(), true, ourFds(m.pid())));
             fdTables = UnixSocketCollector.acrossTree(fdTables);
             fdTables = SharedFileCollector.link(fdTables);
+            fdTables = SharedMemoryCollector.linkMemfds(fdTables);
+            SharedMemoryCollector sharedMemory = new SharedMemoryCollector();
             Map<Integer, List<io.jmigrate.engine.image.proto.PipeContents>> pipes = PipeCollector.collect(fdTables);
             ProcessTree.Builder pstree = ProcessTree.newBuilder();
             DumpStats.Builder stats = DumpStats.newBuilder();
             for (Member m : members) {
                 FdTable fds = fdTables.get(m.pid()).toBuilder().addAllPipes(pipes.getOrDefault(m.pid(), List.of())).build();
-                Dumped d = dumpProcess(options, images, m.pages(), m.frozen(), fds);
+                Dumped d = dumpProcess(options, images, m.pages(), m.frozen(), fds, sharedMemory);
                 pstree.addProcesses(d.entry());
                 stats.setPagesScanned(stats.getPagesScanned() + d.memory().pagesScanned)
                         .setPagesWritten(stats.getPagesWritten() + d.memory().pagesWritten)
@@ -153,6 +164,7 @@ public final class Dumper {
                 pstree.addProcesses(ProcessEntry.newBuilder().setPid(zombie).setPpid(z.ppid()).setPgid(z.pgrp())
                         .setSid(z.session()).setZombie(true).setExitStatus(z.exitCode()));
             }
+            stats.setBytesWritten(stats.getBytesWritten() + sharedMemory.bytesWritten);   // shared memory contents too
             images.writeMessage(ImageKind.PSTREE, root, pstree.build());
             // The inventory is written last: until it exists the directory is not a complete image set.
             // The processes are still frozen, so a failure here resumes them untouched.
@@ -202,7 +214,7 @@ public final class Dumper {
     }
 
     private Dumped dumpProcess(DumpOptions options, ImageWriter images, PagesWriter pages, FrozenProcess frozen,
-                               FdTable fds) {
+                               FdTable fds, SharedMemoryCollector sharedMemory) {
         int pid = frozen.pid();
         Preflight.checkFrozen(procfs, pid);      // again, now that nothing can change: threads may have appeared
 
@@ -239,6 +251,7 @@ public final class Dumper {
         if (dirty != null && parentPresent != null) memory.againstParent(parentPresent, dirty);
         long dirtyPages = dirty == null ? 0 : dirty.pages();
         PageIndex pageIndex;
+        List<io.jmigrate.engine.image.proto.ShmemObject> shmemObjects;
         long brk;
         long memNanos;
         try {
@@ -256,9 +269,11 @@ public final class Dumper {
                 RemoteSyscalls inThread = t == leader ? inLeader
                         : new RemoteSyscalls(t.tid(), inLeader.site(), t.savedRegs(), t);
                 io.jmigrate.engine.proc.ProcStat ts = procfs.taskStat(pid, t.tid());
-                core.addThreads(ThreadCollector.collect(t, procfs.comm(t.tid()), inThread, scratch).toBuilder()
+                ThreadCore.Builder thread = ThreadCollector.collect(t, procfs.comm(t.tid()), inThread, scratch).toBuilder()
                         .setNice(Integer.parseInt(ts.field(19))).setSchedPolicy(Integer.parseInt(ts.field(41)))
-                        .setRtPriority(Integer.parseInt(ts.field(40))).build());
+                        .setRtPriority(Integer.parseInt(ts.field(40)));
+                SeccompCollector.collect(pid, t.tid(), procfs.taskStatus(pid, t.tid()).seccomp(), thread);
+                core.addThreads(thread.build());
             }
 
             long memStart = System.nanoTime();
@@ -267,6 +282,12 @@ public final class Dumper {
             pageIndex = memory.dump(vmas, emptyVmas, pages, io.jmigrate.engine.image.ImageFormat.PAGES_DATA_OFFSET);
             long walked = System.nanoTime();
             if (pagesFd >= 0) inLeader.call("close pages file", SyscallNumbers.CLOSE, pagesFd);
+            long shmemBytes = sharedMemory.bytesWritten;
+            shmemObjects = sharedMemory.dumpOwned(pid, vmas, fds, pages);      // objects this process is the first to use
+            if (!shmemObjects.isEmpty()) {
+                options.progress().accept(String.format("PID %d: %d shared memory object(s), %.1f MiB of contents",
+                        pid, shmemObjects.size(), (sharedMemory.bytesWritten - shmemBytes) / 1048576.0));
+            }
             pages.close();
             options.progress().accept(String.format("PID %d: page walk and copy %.1f ms, pages file completed in %.1f ms",
                     pid, (walked - memStart) / 1e6, (System.nanoTime() - walked) / 1e6));
@@ -304,7 +325,7 @@ public final class Dumper {
                 .setArgStart(stat.argStart()).setArgEnd(stat.argEnd())
                 .setEnvStart(stat.envStart()).setEnvEnd(stat.envEnd())
                 .addAllAuxv(toList(procfs.auxv(pid))).setExe(procfs.exe(pid))
-                .addAllVmas(vmas).build();
+                .addAllVmas(vmas).addAllShmemObjects(shmemObjects).build();
 
         images.writeMessage(ImageKind.CORE, pid, core.build());
         images.writeMessage(ImageKind.MM, pid, mm);
@@ -360,12 +381,16 @@ public final class Dumper {
         }
     }
 
-    /** Private memory the process holds now, from smaps: what the pages file will roughly need. */
-    private long estimatePrivateBytes(int pid) {
+    /**
+     * Private memory the process holds now, from smaps, and the shared memory objects it is the first of the tree
+     * to map (their contents go into its pages file too): what the pages file will roughly need.
+     */
+    private long estimatePrivateBytes(int pid, java.util.Set<Long> shmemSeen) {
         try {
             long kb = 0;
             for (var s : procfs.smaps(pid)) {
                 if (!s.mapping().shared()) kb += s.anonymousKb() + s.swapKb();
+                else if (SharedMemoryCollector.isShmem(s.mapping()) && shmemSeen.add(s.mapping().inode())) kb += s.rssKb() + s.swapKb();
             }
             return kb * 1024;
         } catch (RuntimeException e) {

@@ -95,6 +95,7 @@ final class FdCollector {
         String which = "fd " + fd + " of PID " + pid;
         if (target.startsWith("anon_inode:")) return AnonFdCollector.describe(procfs, pid, fd, target);
         if (!target.startsWith("/")) throw refuse(which, "is " + target + "; this kind of descriptor is not supported yet");
+        if (SharedMemoryCollector.isMemfdTarget(target)) return SharedMemoryCollector.describeMemfd(procfs, pid, fd, target);
         if (target.endsWith(" (deleted)")) {
             throw refuse(which, "is the deleted file " + target + "; open deleted files are not supported yet");
         }

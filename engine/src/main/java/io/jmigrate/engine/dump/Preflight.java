@@ -39,10 +39,6 @@ final class Preflight {
                     + " (a debugger or strace?); detach it first");
         }
         // State the restore does not carry over yet: refused rather than silently lost.
-        if (status.seccomp() > 0) {
-            throw new DumpRefusedException("PID " + pid + " (" + stat.comm() + ") uses seccomp (mode " + status.seccomp()
-                    + "); seccomp filters are not supported yet");
-        }
         String timers = procfs.readText(pid, "timers").strip();
         if (!timers.isEmpty()) {
             throw new DumpRefusedException("PID " + pid + " (" + stat.comm() + ") has POSIX timers (timer_create); timers are not supported yet");

@@ -65,26 +65,27 @@ final class VmaCollector {
         Vma.Builder b = Vma.newBuilder().setStart(m.start()).setEnd(m.end()).setPgoff(m.offset())
                 .setProt(m.prot()).setFlags(flags).setKind(kind).setName(name)
                 .setDev(((long) m.devMajor() << 20) | m.devMinor()).setInode(m.inode());
-        if (kind == VmaKind.VMA_FILE) b.setPath(m.path());
+        if (m.shared() && s.vmFlags().contains("mw")) b.setMayWrite(true);
+        if (SharedMemoryCollector.isShmem(m)) {
+            SharedMemoryCollector.requireTmpfs(Path.of("/proc", Integer.toString(pid), "map_files", SharedMemoryCollector.mapFilesName(m)), where);
+            b.setShmemInode(m.inode());         // its contents come from the object, dumped once for the tree
+        } else if (kind == VmaKind.VMA_FILE) b.setPath(m.path());
         return b.build();
     }
 
     private static VmaKind classifyOther(MapsEntry m, String where) {
         String name = m.name();
+        if (name.startsWith("/SYSV")) throw SharedMemoryCollector.refuseSysv(where, m);    // shmid 0 shows inode 0
         if (m.inode() == 0) {
             if (m.shared()) {
-                throw new DumpRefusedException(where + " is shared anonymous memory; shared memory is not supported yet");
+                throw new DumpRefusedException(where + " is shared memory without a shmem inode, which jmigrate does not know");
             }
             if (name.isEmpty() || name.startsWith("[anon:")) return VmaKind.VMA_ANON;
             throw new DumpRefusedException(where + " is a special kernel mapping jmigrate does not know");
         }
+        if (SharedMemoryCollector.isShmem(m)) return VmaKind.VMA_FILE;     // a shmem file, mapped like one
         if (m.deleted()) {
             throw new DumpRefusedException(where + " maps a deleted file; mappings of deleted files are not supported yet");
-        }
-        if (name.startsWith("/memfd:") || name.startsWith("/SYSV") || name.startsWith("/dev/shm/")) {
-            if (m.shared()) {
-                throw new DumpRefusedException(where + " is shared memory; shared memory is not supported yet");
-            }
         }
         Path path = Path.of(m.path());
         try {

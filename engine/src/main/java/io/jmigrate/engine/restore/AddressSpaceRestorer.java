@@ -36,12 +36,14 @@ final class AddressSpaceRestorer {
 
     private final Puppet puppet;
     private final ProcFs procfs;
+    private final SharedMemoryCarriers sharedMemory;
     long pagesRestored;
     long mapNanos, fillNanos;
 
-    AddressSpaceRestorer(Puppet puppet, ProcFs procfs) {
+    AddressSpaceRestorer(Puppet puppet, ProcFs procfs, SharedMemoryCarriers sharedMemory) {
         this.puppet = puppet;
         this.procfs = procfs;
+        this.sharedMemory = sharedMemory;
     }
 
     void restore(MmImage mm, List<PageSource.LocatedRun> index) {
@@ -148,8 +150,11 @@ final class AddressSpaceRestorer {
                 int flags = (vma.getFlags() & ~Mman.MAP_GROWSDOWN) | Mman.MAP_FIXED
                         | (vma.getFlags() & Mman.MAP_GROWSDOWN);
                 int fd = -1;
-                if (kind == VmaKind.VMA_FILE) {
-                    boolean sharedWritable = (vma.getFlags() & Mman.MAP_SHARED) != 0 && (vma.getProt() & Mman.PROT_WRITE) != 0;
+                if (vma.getShmemInode() != 0) {
+                    fd = sharedMemory.object(vma.getShmemInode());       // the object made once for the tree
+                } else if (kind == VmaKind.VMA_FILE) {
+                    boolean sharedWritable = (vma.getFlags() & Mman.MAP_SHARED) != 0
+                            && ((vma.getProt() & Mman.PROT_WRITE) != 0 || vma.getMayWrite());
                     String key = (sharedWritable ? "rw:" : "r:") + vma.getPath();
                     Integer open = openFiles.get(key);
                     if (open == null) {

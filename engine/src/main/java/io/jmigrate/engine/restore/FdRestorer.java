@@ -31,7 +31,8 @@ final class FdRestorer {
         TcpListenRestorer.verify(fds);
         TcpConnRestorer.verify(fds);
         for (FdEntry fd : fds.getFdsList()) {
-            if (fd.getKind() == FdKind.FD_PIPE || fd.getKind() == FdKind.FD_UNIX_SOCKET || AnonFdRestorer.handles(fd)
+            if (fd.getKind() == FdKind.FD_PIPE || fd.getKind() == FdKind.FD_UNIX_SOCKET || fd.getKind() == FdKind.FD_MEMFD
+                    || AnonFdRestorer.handles(fd)
                     || TcpListenRestorer.handles(fd) || TcpConnRestorer.handles(fd)) continue;
             Path path = Path.of(fd.getPath());
             try {
@@ -47,7 +48,7 @@ final class FdRestorer {
         }
     }
 
-    static void restore(Puppet puppet, FdTable fds, PipeCarriers carriers) {
+    static void restore(Puppet puppet, FdTable fds, PipeCarriers carriers, SharedMemoryCarriers sharedMemory) {
         puppet.call("close_range", SyscallNumbers.CLOSE_RANGE, 0, carriers.base() - 1, 0);
         int above = carriers.base();          // temporaries go above every dumped fd number of the tree
         for (FdEntry fd : fds.getFdsList()) {
@@ -65,6 +66,11 @@ final class FdRestorer {
                 puppet.call("dup3 pipe to fd " + fd.getFd(), SyscallNumbers.DUP3, carriers.end(fd.getPipeInode(), writeEnd),
                         fd.getFd(), fd.getFlags() & O_CLOEXEC);
                 puppet.call("fcntl(F_SETFL)", FCNTL, fd.getFd(), F_SETFL, fd.getFlags() & STATUS_FLAGS);
+                continue;
+            }
+            if (fd.getKind() == FdKind.FD_MEMFD) {      // its open file was made in the root, offset included
+                puppet.call("dup3 memfd to fd " + fd.getFd(), SyscallNumbers.DUP3, sharedMemory.file(fd.getMemfdFile()),
+                        fd.getFd(), fd.getFlags() & O_CLOEXEC);
                 continue;
             }
             if (AnonFdRestorer.handles(fd)) {
@@ -95,6 +101,7 @@ final class FdRestorer {
         }
         TcpConnRestorer.restoreAll(puppet, fds, above);
         AnonFdRestorer.finish(puppet, fds);       // needs every fd in place: dups, epoll interest lists
+        sharedMemory.close(puppet);
         carriers.close(puppet);
     }
 }

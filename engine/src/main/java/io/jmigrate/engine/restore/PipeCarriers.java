@@ -60,6 +60,9 @@ final class PipeCarriers {
 
     boolean isEmpty() { return index.isEmpty() && sockets.count() == 0 && sharedFiles.isEmpty(); }
 
+    /** The first descriptor number after every carrier of this plan. */
+    int end() { return filesBase + sharedFiles.size(); }
+
     /** The unix socket pairs of the tree, at their carriers. */
     UnixSocketRestorer sockets() { return sockets; }
 

@@ -101,6 +101,13 @@ public final class Restorer {
             List<FdTable> fdTables = tree.stream().filter(e -> !e.getZombie()).map(e -> images.fds(e.getPid())).toList();
             PipeCarriers carriers = PipeCarriers.plan(fdTables);
             carriers.create(members.getFirst().puppet(), fdTables);      // before the forks: every child inherits them
+            SharedMemoryCarriers sharedMemory = SharedMemoryCarriers.plan(images, tree, carriers.end());
+            long shmemStart = System.nanoTime();
+            long shmemBytes = sharedMemory.create(members.getFirst().puppet());
+            if (sharedMemory.objectCount() > 0) {
+                options.progress().accept(String.format("shared memory: %d object(s) made in the root, %.1f MiB filled in %.1f ms",
+                        sharedMemory.objectCount(), shmemBytes / 1048576.0, (System.nanoTime() - shmemStart) / 1e6));
+            }
             for (ProcessEntry e : tree.subList(1, tree.size())) {
                 Member parent = members.stream().filter(m -> m.pid() == e.getPpid()).findFirst()
                         .orElseThrow(() -> new RestoreException("PID " + e.getPid() + ": its parent " + e.getPpid() + " is not in the images"));
@@ -119,7 +126,7 @@ public final class Restorer {
             long memNanos = 0, pagesRestored = 0;
             for (Member m : members) {
                 long t0 = System.nanoTime();
-                pagesRestored += restoreProcess(options, images, m, carriers, warnings);
+                pagesRestored += restoreProcess(options, images, m, carriers, sharedMemory, warnings);
                 memNanos += System.nanoTime() - t0;
             }
             for (Member m : members) {
@@ -170,17 +177,17 @@ public final class Restorer {
 
     /** Everything of one process but its final registers and release; returns the pages restored. */
     private long restoreProcess(RestoreOptions options, ImageSet images, Member m, PipeCarriers carriers,
-                                List<String> warnings) {
+                                SharedMemoryCarriers sharedMemory, List<String> warnings) {
         int pid = m.pid();
         Puppet puppet = m.puppet();
         ProcessCore core = images.core(pid);
         MmImage mm = images.mm(pid);
-        AddressSpaceRestorer memory = new AddressSpaceRestorer(puppet, procfs);
+        AddressSpaceRestorer memory = new AddressSpaceRestorer(puppet, procfs, sharedMemory);
         memory.restore(mm, pages.get(pid));
         options.progress().accept(String.format("PID %d: restored %d VMAs and %d pages (map %.1f ms, fill %.1f ms)",
                 pid, mm.getVmasCount(), memory.pagesRestored, memory.mapNanos / 1e6, memory.fillNanos / 1e6));
 
-        FdRestorer.restore(puppet, images.fds(pid), carriers);
+        FdRestorer.restore(puppet, images.fds(pid), carriers, sharedMemory);
         TaskStateRestorer.restoreProcess(puppet, core, warnings);
         ThreadCore leader = core.getThreads(0);
         TaskStateRestorer.restoreThread(puppet, leader);
@@ -194,6 +201,7 @@ public final class Restorer {
             if (tc.getSchedPolicy() != 0) Scheduling.setPolicy(tc.getTid(), tc.getSchedPolicy(), tc.getRtPriority());
             if (tc.getNice() != 0) Scheduling.setNice(tc.getTid(), tc.getNice());
         }
+        for (ThreadTask t : m.threads()) SeccompRestorer.restore(t.puppet(), t.core());   // needs root; see there
         for (ThreadTask t : m.threads()) CredentialsRestorer.restore(t.puppet(), core.getCreds());   // last: drops root
         puppet.call("munmap scratch", SyscallNumbers.MUNMAP, puppet.scratch, SCRATCH_SIZE);
 

@@ -12,9 +12,9 @@ public final class Ptrace {
     public static final int CONT = 7, KILL = 8, DETACH = 17, SYSCALL = 24, SETOPTIONS = 0x4200,
             GETEVENTMSG = 0x4201, GETSIGINFO = 0x4202, GETREGSET = 0x4204, SETREGSET = 0x4205, SEIZE = 0x4206,
             INTERRUPT = 0x4207, LISTEN = 0x4208, PEEKSIGINFO = 0x4209, GETSIGMASK = 0x420a, SETSIGMASK = 0x420b,
-            GET_RSEQ_CONFIGURATION = 0x420f;
+            SECCOMP_GET_FILTER = 0x420c, SECCOMP_GET_METADATA = 0x420d, GET_RSEQ_CONFIGURATION = 0x420f;
     public static final int O_TRACESYSGOOD = 1, O_TRACEFORK = 2, O_TRACEVFORK = 4, O_TRACECLONE = 8,
-            O_TRACEEXEC = 0x10, O_TRACEEXIT = 0x40, O_EXITKILL = 0x100000;
+            O_TRACEEXEC = 0x10, O_TRACEEXIT = 0x40, O_EXITKILL = 0x100000, O_SUSPEND_SECCOMP = 0x200000;
     public static final int EVENT_FORK = 1, EVENT_VFORK = 2, EVENT_CLONE = 3, EVENT_EXEC = 4, EVENT_EXIT = 6,
             EVENT_STOP = 128;
     public static final int NT_PRSTATUS = 1, NT_X86_XSTATE = 0x202;
@@ -130,6 +130,35 @@ public final class Ptrace {
                 if (n < 32) return out;
                 off += n;
             }
+        }
+    }
+
+    /**
+     * PTRACE_SECCOMP_GET_FILTER: the classic-BPF program (8 bytes per instruction) of the thread's seccomp filter
+     * {@code index} steps back from the newest (0 = the newest); null past the oldest.
+     */
+    public static byte[] seccompFilter(int tid, int index) {
+        long count;
+        try {
+            count = call("SECCOMP_GET_FILTER " + index, SECCOMP_GET_FILTER, tid, index, 0);
+        } catch (ErrnoException e) {
+            if (e.is(Errno.ENOENT)) return null;
+            throw e;
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment prog = arena.allocate(Math.max(count, 1) * 8, 8);
+            long n = call("SECCOMP_GET_FILTER " + index, SECCOMP_GET_FILTER, tid, index, prog.address());
+            return prog.asSlice(0, n * 8).toArray(ValueLayout.JAVA_BYTE);
+        }
+    }
+
+    /** PTRACE_SECCOMP_GET_METADATA: the SECCOMP_FILTER_FLAG_* flags filter {@code index} was installed with. */
+    public static long seccompFilterFlags(int tid, int index) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment meta = arena.allocate(16, 8);     // struct seccomp_metadata {u64 filter_off; u64 flags;}
+            meta.set(ValueLayout.JAVA_LONG, 0, index);
+            call("SECCOMP_GET_METADATA " + index, SECCOMP_GET_METADATA, tid, meta.byteSize(), meta.address());
+            return meta.get(ValueLayout.JAVA_LONG, 8);
         }
     }
 }
