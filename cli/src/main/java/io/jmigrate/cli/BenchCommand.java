@@ -39,8 +39,21 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = {"-v", "--verbose"}, description = "print each step's progress and timing breakdown")
     boolean verbose;
 
+    @Option(names = "--pre-copy", description = {"measure pre-copy instead: uffd-wp tracking cost (arm, register, scan) for",
+            "--tracking-mib sizes, and the frozen time of the final dump of a --mib process writing --rate MB/s after",
+            "converged pre-copy rounds, against stop-and-copy of the same process"})
+    boolean preCopy;
+
+    @Option(names = "--rate", defaultValue = "10", description = "MB/s the pre-copy workload writes (default ${DEFAULT-VALUE})")
+    double rate;
+
+    @Option(names = "--tracking-mib", defaultValue = "256,1024,4096", split = ",",
+            description = "process sizes for the tracking cost (default ${DEFAULT-VALUE})")
+    int[] trackingMib;
+
     @Override
     public Integer call() throws Exception {
+        if (preCopy) return preCopyBench();
         Prctl.becomeChildSubreaper();
         Path work = Files.createTempDirectory(base, "jmigrate-bench-");
         Histogram frozen = new Histogram(3), restore = new Histogram(3);
@@ -107,6 +120,78 @@ final class BenchCommand implements Callable<Integer> {
         if (!Files.exists(dir)) return;
         try (Stream<Path> all = Files.walk(dir)) {
             for (Path p : all.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
+        }
+    }
+
+    private int preCopyBench() throws Exception {
+        Prctl.becomeChildSubreaper();
+        Path work = Files.createTempDirectory(base, "jmigrate-bench-");
+        int pid = -1;
+        try {
+            for (int size : trackingMib) {
+                Path log = work.resolve("idle-" + size + ".log");
+                pid = Workload.startDirtier(log, size, 0);
+                awaitLog(log, "ready", Duration.ofSeconds(600));
+                var c = new io.jmigrate.engine.dump.PreDumper().measureTrackingCost(pid);
+                System.out.printf("tracking %d MiB (%d pages): arm %.2f ms frozen; register+protect %.1f ms; scan %.1f ms"
+                                + " (%d dirty); close %.2f ms frozen%n", size, c.privatePages(), c.armFrozenNanos() / 1e6,
+                        c.registerNanos() / 1e6, c.scanNanos() / 1e6, c.dirtyAtScan(), c.closeFrozenNanos() / 1e6);
+                Reaper.killAndReap(pid, Duration.ofSeconds(10));
+                pid = -1;
+            }
+            Path log = work.resolve("dirtier.log");
+            pid = Workload.startDirtier(log, mib, rate);
+            awaitLog(log, "ready", Duration.ofSeconds(600));
+            System.out.printf("pre-copy: %d MiB process writing %.0f MB/s, images on %s, downtime budget 30 ms%n", mib, rate, base);
+            java.util.List<io.jmigrate.engine.precopy.RoundStats> rounds = new java.util.ArrayList<>();
+            io.jmigrate.engine.precopy.ConvergencePolicy policy = null;
+            Path prev = null;
+            for (int round = 1; round <= 8; round++) {
+                Path dir = work.resolve("pre-" + round);
+                var result = new io.jmigrate.engine.dump.PreDumper().preDump(io.jmigrate.engine.dump.PreDumper.Options
+                        .of(pid, dir).withParent(prev).withProgress(this::progress));
+                var stats = result.rounds().getFirst();
+                rounds.add(stats);
+                if (policy == null) {
+                    double bandwidth = result.stats().getBytesWritten() * 1e9 / Math.max(1, result.stats().getMemoryNanos());
+                    policy = io.jmigrate.engine.precopy.ConvergencePolicy.of(bandwidth, Duration.ofMillis(30));
+                }
+                var verdict = policy.decide(rounds);
+                System.out.printf("  %s [%s] -> %s: %s%n", stats.describe(), result.tracking(), verdict.decision(), verdict.reason());
+                prev = dir;
+                if (verdict.decision() != io.jmigrate.engine.precopy.ConvergencePolicy.Decision.ANOTHER_ROUND) break;
+            }
+            DumpResult last = new Dumper().dump(DumpOptions.of(pid, work.resolve("final")).withParent(prev).withProgress(this::progress));
+            Reaper.awaitGone(pid, Duration.ofSeconds(10));
+            System.out.printf("final dump after pre-copy: frozen %.1f ms, %d pages copied, %d left to the pre-dumps%n",
+                    last.stats().getFrozenNanos() / 1e6, last.stats().getPagesWritten(), last.stats().getPagesInParent());
+            pid = new Restorer().restore(RestoreOptions.of(work.resolve("final"))).pid();
+            io.jmigrate.engine.sys.Signals.kill(pid, io.jmigrate.engine.sys.Signals.SIGUSR1);
+            String verdict = awaitLog(log, "verif", Duration.ofSeconds(120));
+            System.out.println("restored from the chain; the workload says: " + verdict);
+            for (int round = 1; round <= 8; round++) deleteTree(work.resolve("pre-" + round));
+            deleteTree(work.resolve("final"));
+            DumpResult full = new Dumper().dump(DumpOptions.of(pid, work.resolve("stop-and-copy")).withProgress(this::progress));
+            Reaper.awaitGone(pid, Duration.ofSeconds(10));
+            pid = -1;
+            System.out.printf("stop-and-copy of the same process: frozen %.1f ms, %d pages copied%n",
+                    full.stats().getFrozenNanos() / 1e6, full.stats().getPagesWritten());
+            return verdict.startsWith("verified") ? 0 : 1;
+        } finally {
+            if (pid > 0) Reaper.killAndReap(pid, Duration.ofSeconds(10));
+            deleteTree(work);
+        }
+    }
+
+    /** The first line of {@code log} starting with {@code prefix}, after waiting for it. */
+    private static String awaitLog(Path log, String prefix, Duration timeout) throws Exception {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            if (Files.exists(log)) {
+                for (String l : Files.readAllLines(log)) if (l.startsWith(prefix)) return l;
+            }
+            if (System.nanoTime() > deadline) throw new java.io.IOException("the workload did not print " + prefix + " within " + timeout);
+            Thread.sleep(10);
         }
     }
 }

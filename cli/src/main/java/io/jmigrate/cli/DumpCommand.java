@@ -50,14 +50,20 @@ final class DumpCommand implements Callable<Integer> {
     @Option(names = {"-v", "--verbose"}, description = "print progress to stderr")
     boolean verbose;
 
+    @Option(names = "--prev-images-dir", paramLabel = "P",
+            description = "a pre-dump (jmigrate pre-dump) to build on: only pages changed since are written")
+    Path prev;
+
     @Override
     public Integer call() {
-        DumpOptions options = DumpOptions.of(pid, dir).leavingRunning(leaveRunning).withShellJob(shellJob)
+        DumpOptions options = DumpOptions.of(pid, dir).leavingRunning(leaveRunning).withParent(prev).withShellJob(shellJob)
                 .withProgress(verbose ? m -> System.err.println("dump: " + m) : m -> { });
         DumpResult result = new Dumper().dump(options);
         var s = result.stats();
-        System.err.printf("dumped PID %d to %s: %.1f MiB of memory, frozen %.1f ms%s%n", pid, dir,
-                s.getBytesWritten() / 1048576.0, s.getFrozenNanos() / 1e6, leaveRunning ? " (left running)" : "");
+        System.err.printf("dumped PID %d to %s: %.1f MiB of memory%s, frozen %.1f ms%s%n", pid, dir,
+                s.getBytesWritten() / 1048576.0,
+                prev == null ? "" : String.format(" (%.1f MiB unchanged, left to %s)", s.getPagesInParent() * 4096 / 1048576.0, prev),
+                s.getFrozenNanos() / 1e6, leaveRunning ? " (left running)" : "");
         return 0;
     }
 }

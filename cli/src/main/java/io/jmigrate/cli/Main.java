@@ -18,7 +18,7 @@ import picocli.CommandLine.Command;
                 "  jmigrate show -D /tmp/img              the images as JSON",
                 "  jmigrate demo                          all of the above on a bundled workload",
                 ""},
-        subcommands = {DumpCommand.class, RestoreCommand.class, ShowCommand.class, CheckCommand.class,
+        subcommands = {DumpCommand.class, PreDumpCommand.class, RestoreCommand.class, ShowCommand.class, CheckCommand.class,
                 DemoCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     @CommandLine.Spec

@@ -17,16 +17,27 @@ final class Workload {
     private Workload() {}
 
     static Path memhogBinary() throws IOException, InterruptedException {
+        return binary("memhog");
+    }
+
+    /** The pre-copy workload: MIB MiB rewritten at RATE MB/s, checked on SIGUSR1 (fixtures/dirtier.c). */
+    static int startDirtier(Path log, int mib, double mbPerSecond) throws IOException, InterruptedException {
+        Path bin = binary("dirtier");
+        return Spawn.spawn(Spawn.Request.of(List.of(bin.toString(), Integer.toString(mib), Double.toString(mbPerSecond)))
+                .withOutput(log).withCwd(log.getParent()));
+    }
+
+    static Path binary(String name) throws IOException, InterruptedException {
         Path cache = Path.of(System.getProperty("user.home"), ".cache", "jmigrate");
         Files.createDirectories(cache);
-        Path binary = cache.resolve("memhog-" + io.jmigrate.engine.Version.VERSION);
+        Path binary = cache.resolve(name + "-" + io.jmigrate.engine.Version.VERSION);
         if (Files.isExecutable(binary)) return binary;
-        Path source = cache.resolve("memhog.c");
-        try (InputStream in = Workload.class.getResourceAsStream("/workloads/memhog.c")) {
-            if (in == null) throw new IOException("memhog.c is missing from the jar");
+        Path source = cache.resolve(name + ".c");
+        try (InputStream in = Workload.class.getResourceAsStream("/workloads/" + name + ".c")) {
+            if (in == null) throw new IOException(name + ".c is missing from the jar");
             Files.copy(in, source, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
         }
-        Path tmp = cache.resolve("memhog.tmp");
+        Path tmp = cache.resolve(name + ".tmp");
         Process cc = new ProcessBuilder("cc", "-O2", "-o", tmp.toString(), source.toString())
                 .redirectErrorStream(true).start();
         String out = new String(cc.getInputStream().readAllBytes());

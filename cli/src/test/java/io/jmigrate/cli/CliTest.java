@@ -65,7 +65,7 @@ class CliTest {
     void helpListsTheSubcommands() {
         Run run = jmigrate("--help");
         assertEquals(0, run.exit());
-        for (String sub : List.of("dump", "restore", "show", "check", "demo", "bench", "help")) {
+        for (String sub : List.of("dump", "pre-dump", "restore", "show", "check", "demo", "bench", "help")) {
             assertTrue(Pattern.compile("(?m)^  " + sub + " +\\S").matcher(run.out()).find(),
                     () -> sub + " is not listed under Commands:\n" + run.out());
         }
@@ -178,6 +178,44 @@ class CliTest {
         assertEquals("", restore.err());
         List<String> after = awaitLog(log, "ticks after restore", l -> lastTick(l) >= ticksAtDump + 3);
         assertTrue(Signals.exists(pid));
+        assertConsecutiveTicks(after);
+    }
+
+    @Test
+    void preDumpRoundsThenAFinalDumpAndRestoreThroughTheCommandLine() {
+        Path log = tmp.resolve("memhog-pre.log");
+        int pid = startMemhog(log);
+        awaitTicks(log, 3);
+        String p = Integer.toString(pid);
+        Path pre1 = tmp.resolve("pre1"), pre2 = tmp.resolve("pre2"), fin = tmp.resolve("final");
+
+        Run bad = jmigrate("pre-dump", "-t", p, "-D", pre1.toString(), "--dirty-tracking", "magic");
+        assertEquals(1, bad.exit());
+        assertTrue(bad.err().startsWith("jmigrate: unknown --dirty-tracking magic"), bad.err());
+
+        Run first = jmigrate("pre-dump", "-t", p, "-D", pre1.toString());
+        assertEquals(0, first.exit(), first.err());
+        assertEquals("", first.out());
+        assertTrue(first.err().contains("round 1 of PID " + pid), first.err());
+        assertTrue(first.err().contains("pre-dumped PID " + pid + " to " + pre1 + " (uffd-wp-async)"), first.err());
+        assertTrue(Signals.exists(pid), "pre-dump leaves the process running");
+        Run second = jmigrate("pre-dump", "-t", p, "-D", pre2.toString(), "--prev-images-dir", pre1.toString());
+        assertEquals(0, second.exit(), second.err());
+        assertTrue(second.err().contains("round 2 of PID " + pid), second.err());
+
+        Run dump = jmigrate("dump", "-t", p, "-D", fin.toString(), "--prev-images-dir", pre2.toString());
+        assertEquals(0, dump.exit(), dump.err());
+        assertTrue(dump.err().contains("unchanged, left to " + pre2), dump.err());
+        assertTrue(Reaper.awaitGone(pid, Duration.ofSeconds(10)), "dump killed the process");
+        long ticksAtDump = lastTick(lines(log));
+
+        Run restoreOfAPreDump = jmigrate("restore", "-D", pre2.toString());
+        assertEquals(1, restoreOfAPreDump.exit());
+        assertTrue(restoreOfAPreDump.err().contains("is a pre-dump"), restoreOfAPreDump.err());
+        Run restore = jmigrate("restore", "-D", fin.toString());
+        assertEquals(0, restore.exit(), restore.err());
+        assertEquals(pid + "\n", restore.out());
+        List<String> after = awaitLog(log, "ticks after restore", l -> lastTick(l) >= ticksAtDump + 3);
         assertConsecutiveTicks(after);
     }
 

@@ -92,26 +92,16 @@ class TcpRepairTest {
                     assertEquals("echo again" + cycle + " from " + pid, c4.echo("again" + cycle));
                     if (v6) assertEquals("echo v6-" + cycle + " from " + pid, c6.echo("v6-" + cycle));
                     // the restored listeners still accept new connections next to the repaired ones
-                    long fds = fdCount(pid);
+                    long closedBefore = closedCount(log);
                     try (Client fresh = Client.connect("127.0.0.1", port)) {
                         assertEquals("echo fresh" + cycle + " from " + pid, fresh.echo("fresh" + cycle));
                     }
-                    // the next dump must not find the server's end of that connection half-closed (CLOSE_WAIT is refused)
-                    long deadline = System.nanoTime() + TIMEOUT_NANOS;
-                    while (fdCount(pid) >= fds + 1) {
-                        if (System.nanoTime() > deadline) throw new AssertionError("the server never closed the fresh connection");
-                        java.util.concurrent.locks.LockSupport.parkNanos(5_000_000);
-                    }
+                    // the next dump must not find the server's end of that connection half-closed (CLOSE_WAIT is
+                    // refused): wait until the server has read the EOF and closed it
+                    Workloads.awaitLog(log, Duration.ofSeconds(30), "the server closing the fresh connection",
+                            l -> closedCount(l) > closedBefore);
                 }
             }
-        }
-    }
-
-    private static final long TIMEOUT_NANOS = java.time.Duration.ofSeconds(30).toNanos();
-
-    private static long fdCount(int pid) throws IOException {
-        try (var fds = java.nio.file.Files.list(Path.of("/proc/" + pid + "/fd"))) {
-            return fds.count();
         }
     }
 
@@ -253,5 +243,13 @@ class TcpRepairTest {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    private static long closedCount(Path log) {
+        return closedCount(Workloads.lines(log));
+    }
+
+    private static long closedCount(List<String> lines) {
+        return lines.stream().filter(l -> l.startsWith("closed fd ")).count();
     }
 }

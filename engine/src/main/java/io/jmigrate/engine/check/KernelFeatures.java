@@ -127,4 +127,13 @@ public final class KernelFeatures {
         return message == null || message.isBlank() ? t.getClass().getSimpleName()
                 : t.getClass().getSimpleName() + ": " + message;
     }
+
+    /** The soft-dirty probe alone (cheap: one page of our own), for choosing a dirty tracker at run time. */
+    public static boolean softDirtyWorks() {
+        try {
+            return Probes.softDirty().available();
+        } catch (java.io.IOException | RuntimeException e) {
+            return false;
+        }
+    }
 }

@@ -33,6 +33,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Checkpoints one process into an images directory. The recipe, in order:
@@ -70,11 +71,19 @@ public final class Dumper {
     private record Member(int pid, PagesWriter pages, FrozenProcess frozen) {}
 
     /** What a process contributed to the image set. */
-    private record Dumped(ProcessEntry entry, MemoryDumper memory, long memNanos) {}
+    private record Dumped(ProcessEntry entry, MemoryDumper memory, long memNanos, long dirtyPages) {}
+
+    /** The pre-dump this dump builds on, or null. */
+    private ParentImages parent;
+
+    private boolean ownUffd(int pid) { return parent != null && parent.tracker(pid) != null; }
+
+    private Set<Integer> ourFds(int pid) { return parent == null ? Set.of() : parent.ourFds(pid); }
 
     private DumpResult dumpTree(DumpOptions options) {
         int root = options.pid();
         long startedAt = System.nanoTime();
+        parent = options.prevImagesDir() == null ? null : ParentImages.open(options.prevImagesDir(), options.imagesDir());
         List<Integer> tree = ProcessTreeWalker.walk(procfs, root);
         // Zombies have exited: nothing to freeze or copy, only their entry (their parent has yet to reap them).
         List<Integer> zombies = tree.stream().filter(pid -> pid != root && isZombie(pid)).toList();
@@ -83,7 +92,7 @@ public final class Dumper {
         for (int pid : tree) {
             if (pid != root) Preflight.check(procfs, pid);
             rehearse(pid);                               // refusals before an old image set is replaced
-            rehearsedFds.put(pid, FdCollector.collect(procfs, pid, false, options.shellJob()));   // running: socket queues are not read
+            rehearsedFds.put(pid, FdCollector.collect(procfs, pid, false, options.shellJob(), ourFds(pid)));   // running: socket queues are not read
         }
         PipeCollector.check(rehearsedFds);
         long sharingCheck = System.nanoTime();
@@ -105,6 +114,9 @@ public final class Dumper {
             for (int pid : tree) {
                 PagesWriter pages = images.openPages(pid);
                 long estimate = estimatePrivateBytes(pid, shmemEstimated);
+                // on top of a pre-dump only the pages written since are copied (shared memory is not tracked: it may
+                // then outgrow this room, which only costs first-touch speed)
+                if (parent != null && parent.set.pids().contains(pid)) estimate = Math.min(estimate, expectedChanges(pid));
                 long t0 = System.nanoTime();
                 boolean preallocated = pages.preallocate(estimate);
                 options.progress().accept(String.format("pages file of PID %d: %s %.1f MiB in %.1f ms (before the freeze)", pid,
@@ -124,8 +136,10 @@ public final class Dumper {
                 throw new DumpRefusedException("the process tree of PID " + root + " changed while it was being frozen ("
                         + tree + " became " + again + "); try again");
             }
+            options.progress().accept(String.format("tree checked again, %.1f ms after the first freeze",
+                    (System.nanoTime() - members.getFirst().frozen().frozenAtNanos()) / 1e6));
             Map<Integer, FdTable> fdTables = new LinkedHashMap<>();
-            for (Member m : members) fdTables.put(m.pid(), FdCollector.collect(procfs, m.pid(), true, options.shellJob()));
+            for (Member m : members) fdTables.put(m.pid(), FdCollector.collect(procfs, m.pid(), true, options.shellJob(), ourFds(m.pid())));
             fdTables = UnixSocketCollector.acrossTree(fdTables);
             fdTables = SharedFileCollector.link(fdTables);
             fdTables = FifoCollector.collect(fdTables);
@@ -142,6 +156,8 @@ public final class Dumper {
                         .setPagesWritten(stats.getPagesWritten() + d.memory().pagesWritten)
                         .setZeroPagesSkipped(stats.getZeroPagesSkipped() + d.memory().zeroPagesSkipped)
                         .setBytesWritten(stats.getBytesWritten() + d.memory().pagesWritten * 4096)
+                        .setPagesInParent(stats.getPagesInParent() + d.memory().pagesInParent)
+                        .setDirtyPages(stats.getDirtyPages() + d.dirtyPages())
                         .setMemoryNanos(stats.getMemoryNanos() + d.memNanos());
             }
             for (int zombie : zombies) {
@@ -156,6 +172,10 @@ public final class Dumper {
             Inventory.Builder inventory = Inventory.newBuilder().setToolVersion(Version.VERSION).setRootPid(root)
                     .setKernelRelease(Version.kernelRelease()).setHostname(Version.hostname())
                     .setCreatedUnixMs(System.currentTimeMillis());
+            if (parent != null) {
+                inventory.setParentDir(parent.dir.toString()).setParentInventoryCrc32C(parent.inventoryCrc)
+                        .setDirtyTracking(parent.tracking.label());
+            }
             long endFrozen = System.nanoTime();
             stats.setFrozenNanos(endFrozen - members.getFirst().frozen().frozenAtNanos()).setTotalNanos(endFrozen - startedAt);
             images.commit(inventory.setStats(stats));
@@ -199,18 +219,38 @@ public final class Dumper {
         int pid = frozen.pid();
         Preflight.checkFrozen(procfs, pid);      // again, now that nothing can change: threads may have appeared
 
+        StoppedThread leader = frozen.leader();
+        RemoteSyscalls inLeader = RemoteSyscalls.in(leader, pid);
         List<io.jmigrate.engine.proc.SmapsEntry> smaps = procfs.smaps(pid);
-        List<Vma> vmas = VmaCollector.collect(pid, smaps);
+        List<Vma> vmas = VmaCollector.collect(pid, smaps, ownUffd(pid));
+        // Pre-copy: what was written since the last pre-dump (the same smaps: each read walks every page table)
+        io.jmigrate.engine.precopy.PageRanges dirty = null, parentPresent = null;
+        io.jmigrate.engine.precopy.DirtyTracker tracker = parent == null ? null : parent.continueTracking(pid, options.progress());
+        if (tracker != null) {
+            long t0 = System.nanoTime();
+            try {
+                // peek, not harvest: if this dump fails, the tracking is intact for another attempt
+                dirty = tracker.peek(pid, ParentImages.trackedVmas(pid, smaps));
+            } finally {
+                // A process that is killed takes the userfaultfd with it; closing it here would cost the frozen
+                // process the kernel's walk that un-protects every page (tens of ms per GiB).
+                if (options.leaveRunning()) ParentImages.closeInProcess(tracker, inLeader);
+                else tracker.close();
+            }
+            parentPresent = parent.present(pid);
+            options.progress().accept(String.format("PID %d: %d pages written since the pre-dump (%s, %.1f ms)", pid,
+                    dirty.pages(), tracker.kind(), (System.nanoTime() - t0) / 1e6));
+        }
         java.util.Set<Long> emptyVmas = new java.util.HashSet<>();
         for (var e : smaps) if (e.rssKb() == 0 && e.swapKb() == 0) emptyVmas.add(e.mapping().start());
         ProcStat stat = procfs.stat(pid);
         ProcStatus status = procfs.status(pid);
 
-        StoppedThread leader = frozen.leader();
-        RemoteSyscalls inLeader = RemoteSyscalls.in(leader, pid);
         long scratch = RemoteSyscalls.mmapAnon(inLeader, 0, SCRATCH_SIZE, 0);
         ProcessCore.Builder core = ProcessCore.newBuilder();
         MemoryDumper memory = new MemoryDumper(pid, ZeroPage.pfn());
+        if (dirty != null && parentPresent != null) memory.againstParent(parentPresent, dirty);
+        long dirtyPages = dirty == null ? 0 : dirty.pages();
         PageIndex pageIndex;
         List<io.jmigrate.engine.image.proto.ShmemObject> shmemObjects;
         long brk;
@@ -242,6 +282,7 @@ public final class Dumper {
             int pagesFd = openInProcess(inLeader, scratch, pages.temporaryPath().toAbsolutePath().toString());
             if (pagesFd >= 0) memory.writeThroughProcess(new MemoryDumper.SelfWriter(inLeader, pagesFd, scratch + 4096));
             pageIndex = memory.dump(vmas, emptyVmas, pages, io.jmigrate.engine.image.ImageFormat.PAGES_DATA_OFFSET);
+            long walked = System.nanoTime();
             if (pagesFd >= 0) inLeader.call("close pages file", SyscallNumbers.CLOSE, pagesFd);
             long shmemBytes = sharedMemory.bytesWritten;
             shmemObjects = sharedMemory.dumpOwned(pid, vmas, fds, pages);      // objects this process is the first to use
@@ -250,6 +291,8 @@ public final class Dumper {
                         pid, shmemObjects.size(), (sharedMemory.bytesWritten - shmemBytes) / 1048576.0));
             }
             pages.close();
+            options.progress().accept(String.format("PID %d: page walk and copy %.1f ms, pages file completed in %.1f ms",
+                    pid, (walked - memStart) / 1e6, (System.nanoTime() - walked) / 1e6));
             memNanos = System.nanoTime() - memStart;
         } finally {
             // On failure the process is resumed as it was; the scratch mapping and an fd left open are the only
@@ -260,6 +303,8 @@ public final class Dumper {
                 options.progress().accept("cleanup in PID " + pid + " failed: " + cleanupFailure.getMessage());
             }
         }
+        options.progress().accept(String.format("PID %d: memory done %.1f ms after the freeze", pid,
+                (System.nanoTime() - frozen.frozenAtNanos()) / 1e6));
         options.progress().accept(String.format("PID %d: copied %d pages (%.1f MiB) in %.1f ms (pagemap %.1f, copy %.1f, checksum/write %.1f)%s",
                 pid, memory.pagesWritten, memory.pagesWritten * 4096 / 1048576.0, memNanos / 1e6,
                 memory.scanNanos / 1e6, memory.readNanos / 1e6, memory.writeNanos / 1e6,
@@ -291,7 +336,7 @@ public final class Dumper {
         images.writeMessage(ImageKind.FDS, pid, fds);
         ProcessEntry entry = ProcessEntry.newBuilder().setPid(pid).setPpid(stat.ppid()).setPgid(stat.pgrp())
                 .setSid(stat.session()).addAllThreads(frozen.threads().stream().map(StoppedThread::tid).toList()).build();
-        return new Dumped(entry, memory, memNanos);
+        return new Dumped(entry, memory, memNanos, dirtyPages);
     }
 
     /**
@@ -300,7 +345,7 @@ public final class Dumper {
      * needs (a cold start otherwise costs the process hundreds of milliseconds of pause).
      */
     private void rehearse(int pid) {
-        VmaCollector.collect(pid, procfs.smaps(pid));
+        VmaCollector.collect(pid, procfs.smaps(pid), ownUffd(pid));
         procfs.stat(pid);
         procfs.limits(pid);
         procfs.auxv(pid);
@@ -319,6 +364,24 @@ public final class Dumper {
         io.jmigrate.engine.sys.ProcessVm.writeBytes(syscalls.tid(), scratch, bytes);
         long fd = syscalls.callRaw(SyscallNumbers.OPENAT, -100, scratch, 01 | 02000000, 0);
         return fd < 0 ? -1 : (int) fd;
+    }
+
+    /**
+     * On top of a pre-dump, about what the frozen dump will copy: the pages written so far, from a peek at the
+     * tracker (it changes nothing), with room for what is written until the freeze. Unused room costs a truncate
+     * while frozen, so the estimate stays tight.
+     */
+    private long expectedChanges(int pid) {
+        io.jmigrate.engine.precopy.DirtyTracker t = parent.continueTracking(pid, m -> { });
+        if (t == null) return Long.MAX_VALUE;
+        try {
+            long pages = t.peek(pid, ParentImages.trackedVmas(pid, procfs.smaps(pid))).pages();
+            return pages * 4096 * 5 / 4 + (4L << 20);
+        } catch (RuntimeException e) {
+            return Long.MAX_VALUE;       // only an estimate
+        } finally {
+            t.close();
+        }
     }
 
     /**

@@ -28,29 +28,31 @@ final class FdCollector {
 
     /** The process's descriptors; pipes are described here and checked and read tree-wide by {@link PipeCollector}. */
     static FdTable collect(ProcFs procfs, int pid) {
-        return collect(procfs, pid, true, false);
+        return collect(procfs, pid, true, false, Set.of());
     }
 
     static FdTable collect(ProcFs procfs, int pid, boolean frozen) {
-        return collect(procfs, pid, frozen, false);
+        return collect(procfs, pid, frozen, false, Set.of());
     }
 
     /**
      * @param frozen   the process is frozen: socket queues are read only then (see {@link UnixSocketCollector})
      * @param shellJob terminals are dumped as FD_TTY (--shell-job) instead of refused
+     * @param ignored  fds that are ours, not the process's (the pre-copy dirty tracker's userfaultfd)
      */
-    static FdTable collect(ProcFs procfs, int pid, boolean frozen, boolean shellJob) {
+    static FdTable collect(ProcFs procfs, int pid, boolean frozen, boolean shellJob, Set<Integer> ignored) {
         try (UnixSocketCollector sockets = new UnixSocketCollector(pid, frozen)) {
-            FdTable.Builder table = collect(procfs, pid, sockets, frozen, shellJob);
+            FdTable.Builder table = collect(procfs, pid, sockets, frozen, shellJob, ignored);
             sockets.addStates(table);
             return table.build();
         }
     }
 
     private static FdTable.Builder collect(ProcFs procfs, int pid, UnixSocketCollector sockets, boolean frozen,
-                                           boolean shellJob) {
+                                           boolean shellJob, Set<Integer> ignored) {
         FdTable.Builder table = FdTable.newBuilder();
         for (int fd : procfs.fdNumbers(pid)) {
+            if (ignored.contains(fd)) continue;
             String target;
             try {
                 target = procfs.fdTarget(pid, fd);

@@ -41,6 +41,7 @@ final class MemoryDumper {
 
     long pagesScanned;
     long pagesWritten;
+    long pagesInParent;
     long zeroPagesSkipped;
     long scanNanos, readNanos, writeNanos;
 
@@ -63,6 +64,29 @@ final class MemoryDumper {
     record SelfWriter(io.jmigrate.engine.compel.RemoteSyscalls syscalls, int fd, long iovArea) {}
 
     boolean selfWritten() { return selfWriter != null; }
+
+    /** Pre-copy: present pages the parent image set has and the tracker saw unchanged are only marked in_parent. */
+    private io.jmigrate.engine.precopy.PageRanges parentPresent, dirty;
+    /** The process runs while we copy (pre-dump): memory that vanishes under a read is skipped, not an error. */
+    private boolean running;
+    private final boolean[] dropped = new boolean[MAX_RUNS_PER_BATCH];
+    private final List<PageRun> parentRuns = new java.util.ArrayList<>();
+    long pagesDropped;
+
+    private io.jmigrate.engine.precopy.PageRanges.Cursor inParent, written;
+
+    void againstParent(io.jmigrate.engine.precopy.PageRanges parentPresent, io.jmigrate.engine.precopy.PageRanges dirty) {
+        this.parentPresent = parentPresent;
+        this.dirty = dirty;
+        this.inParent = parentPresent.cursor();       // the walk goes up through the address space
+        this.written = dirty.cursor();
+    }
+
+    void whileRunning() { this.running = true; }
+
+    private boolean leftToParent(long addr) {
+        return parentPresent != null && inParent.contains(addr) && !written.contains(addr);
+    }
 
     void writeThroughProcess(SelfWriter writer) {
         this.selfWriter = writer;
@@ -87,6 +111,7 @@ final class MemoryDumper {
                 pendingViaProcMem = !readable;
                 boolean anonymous = vma.getKind() != VmaKind.VMA_FILE;
                 long runStart = -1;
+                int runKind = 0;                 // 0 nothing to save, 1 copy, 2 left to the parent
                 for (long first = 0; first < vmaPages; first += WINDOW_PAGES) {
                     int count = (int) Math.min(WINDOW_PAGES, vmaPages - first);
                     long t0 = System.nanoTime();
@@ -94,21 +119,33 @@ final class MemoryDumper {
                     scanNanos += System.nanoTime() - t0;
                     for (int i = 0; i < count; i++) {
                         long addr = vma.getStart() + (first + i) * PAGE;
-                        if (worthCopying(window[i], anonymous)) {
-                            if (runStart < 0) runStart = addr;
-                        } else if (runStart >= 0) {
-                            addRun(runStart, addr, pages, index, procMem);
-                            runStart = -1;
-                        }
+                        int kind = !worthCopying(window[i], anonymous) ? 0 : leftToParent(addr) ? 2 : 1;
+                        if (kind == runKind) continue;
+                        endRun(runKind, runStart, addr, pages, index, procMem);
+                        runKind = kind;
+                        runStart = addr;
                     }
                 }
-                if (runStart >= 0) addRun(runStart, vma.getEnd(), pages, index, procMem);
+                endRun(runKind, runStart, vma.getEnd(), pages, index, procMem);
             }
             if (pendingRuns > 0) flush(pages, index, procMem);
         } catch (IOException e) {
             throw new UncheckedIOException("reading memory of PID " + pid, e);
         }
-        return index.build();
+        if (parentRuns.isEmpty()) return index.build();
+        List<PageRun> all = new java.util.ArrayList<>(index.getRunsList());
+        all.addAll(parentRuns);
+        all.sort((a, b) -> Long.compareUnsigned(a.getVaddr(), b.getVaddr()));
+        return index.clearRuns().addAllRuns(all).build();
+    }
+
+    private void endRun(int kind, long start, long end, PagesWriter pages, PageIndex.Builder index, FileChannel procMem)
+            throws IOException {
+        if (kind == 1) addRun(start, end, pages, index, procMem);
+        if (kind == 2) {
+            parentRuns.add(PageRun.newBuilder().setVaddr(start).setNrPages((end - start) / PAGE).setInParent(true).build());
+            pagesInParent += (end - start) / PAGE;
+        }
     }
 
     private boolean worthCopying(long entry, boolean anonymousVma) {
@@ -158,7 +195,12 @@ final class MemoryDumper {
             recordRuns(index, offset);
             return;
         } else {
-            ProcessVm.readRanges(pid, batch, ranges, pendingRuns);
+            try {
+                ProcessVm.readRanges(pid, batch, ranges, pendingRuns);
+            } catch (io.jmigrate.engine.sys.ErrnoException e) {
+                if (!running) throw e;
+                readRunByRun();           // the running process unmapped something: keep what is still there
+            }
             batch.limit((int) pendingBytes);
         }
         long t1 = System.nanoTime();
@@ -201,9 +243,29 @@ final class MemoryDumper {
         }
     }
 
+    private void readRunByRun() {
+        long at = 0;
+        for (int r = 0; r < pendingRuns; r++) {
+            long len = ranges[2 * r + 1];
+            ByteBuffer slice = batch.slice((int) at, (int) len);
+            try {
+                ProcessVm.readRanges(pid, slice, new long[]{ranges[2 * r], len}, 1);
+            } catch (io.jmigrate.engine.sys.ErrnoException e) {
+                dropped[r] = true;        // not in this round's index: the next round finds it new, or gone
+            }
+            at += len;
+        }
+    }
+
     private void recordRuns(PageIndex.Builder index, long offset) {
         for (int r = 0; r < pendingRuns; r++) {
             long len = ranges[2 * r + 1];
+            if (dropped[r]) {
+                dropped[r] = false;
+                offset += len;
+                pagesDropped += len / PAGE;
+                continue;
+            }
             index.addRuns(PageRun.newBuilder().setVaddr(ranges[2 * r]).setNrPages(len / PAGE).setFileOffset(offset));
             offset += len;
             pagesWritten += len / PAGE;

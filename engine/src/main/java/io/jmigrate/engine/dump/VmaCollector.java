@@ -18,8 +18,13 @@ final class VmaCollector {
     private VmaCollector() {}
 
     static List<Vma> collect(int pid, List<SmapsEntry> smaps) {
+        return collect(pid, smaps, false);
+    }
+
+    /** @param ownUffdWp the WP registrations are our pre-copy dirty tracker's, not the process's: not refused */
+    static List<Vma> collect(int pid, List<SmapsEntry> smaps, boolean ownUffdWp) {
         List<Vma> vmas = new ArrayList<>(smaps.size());
-        for (SmapsEntry s : smaps) vmas.add(toVma(pid, s));
+        for (SmapsEntry s : smaps) vmas.add(toVma(pid, s, ownUffdWp));
         return vmas;
     }
 
@@ -32,12 +37,12 @@ final class VmaCollector {
         };
     }
 
-    private static Vma toVma(int pid, SmapsEntry s) {
+    private static Vma toVma(int pid, SmapsEntry s, boolean ownUffdWp) {
         MapsEntry m = s.mapping();
         String name = m.name();
         String where = "mapping " + hex(m.start()) + "-" + hex(m.end()) + (name.isEmpty() ? "" : " (" + name + ")")
                 + " of PID " + pid;
-        if (s.uffdMissing() || s.uffdWp()) {
+        if (s.uffdMissing() || (s.uffdWp() && !ownUffdWp)) {
             throw new DumpRefusedException(where + " is registered with userfaultfd; processes using userfaultfd are not supported yet");
         }
         VmaKind kind = switch (name) {

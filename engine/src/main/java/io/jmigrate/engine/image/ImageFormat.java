@@ -161,4 +161,15 @@ public final class ImageFormat {
     static int crc32cCombine(int crcA, int crcB, long lengthB) {
         return multModP(x2nModP(lengthB, 3), crcA) ^ crcB;
     }
+
+    /** CRC32C of a whole (small) file, such as inventory.img, to pin which image set a child was built against. */
+    public static int crc32cOfFile(java.nio.file.Path file) {
+        try {
+            java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+            crc.update(java.nio.file.Files.readAllBytes(file));
+            return (int) crc.getValue();
+        } catch (java.io.IOException e) {
+            throw new ImageException("cannot read " + file + ": " + e, e);
+        }
+    }
 }

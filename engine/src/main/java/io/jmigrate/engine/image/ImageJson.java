@@ -55,6 +55,15 @@ public final class ImageJson {
         for (ProcessEntry e : set.pstree().getProcessesList()) {
             int pid = e.getPid();
             Map<String, Object> p = new LinkedHashMap<>();
+            if (set.isPreDump()) {            // memory only: the process ran on
+                Map<String, Object> summary = new LinkedHashMap<>();
+                summary.put("pid", pid);
+                pages += pageCounts(set, pid, summary);
+                p.put("summary", summary);
+                p.put("pagemap", tree(set.pageIndex(pid)));
+                processes.add(p);
+                continue;
+            }
             Map<String, Object> summary = summary(set, e);
             threads += set.core(pid).getThreadsCount();
             vmas += set.mm(pid).getVmasCount();
@@ -88,8 +97,6 @@ public final class ImageJson {
         MmImage mm = set.mm(pid);
         long vmaBytes = 0;
         for (Vma v : mm.getVmasList()) vmaBytes += v.getEnd() - v.getStart();
-        long pages = 0;
-        for (PageRun r : set.pageIndex(pid).getRunsList()) pages += r.getNrPages();
         Map<String, Object> s = new LinkedHashMap<>();
         s.put("pid", pid);
         s.put("ppid", e.getPpid());
@@ -97,11 +104,23 @@ public final class ImageJson {
         s.put("threads", core.getThreadsCount());
         s.put("vmas", mm.getVmasCount());
         s.put("vma_mib", mib(vmaBytes));
+        pageCounts(set, pid, s);
+        s.put("fds", set.fds(pid).getFdsCount());
+        return s;
+    }
+
+    /** Puts page_runs, pages_dumped (in this set's pages file), pages_mib and pages_in_parent; returns pages_dumped. */
+    private static long pageCounts(ImageSet set, int pid, Map<String, Object> s) {
+        long pages = 0, inParent = 0;
+        for (PageRun r : set.pageIndex(pid).getRunsList()) {
+            if (r.getInParent()) inParent += r.getNrPages();
+            else pages += r.getNrPages();
+        }
         s.put("page_runs", set.pageIndex(pid).getRunsCount());
         s.put("pages_dumped", pages);
         s.put("pages_mib", mib(pages * ImageFormat.PAGE_SIZE));
-        s.put("fds", set.fds(pid).getFdsCount());
-        return s;
+        if (inParent > 0) s.put("pages_in_parent", inParent);
+        return pages;
     }
 
     // ---- proto message -> tree of maps, lists and scalars --------------------------------------------------------

@@ -25,6 +25,8 @@ public enum ImageKind {
 
     /** The per-process files a complete image set holds for every process of pstree.img. */
     public static final List<ImageKind> PER_PROCESS = List.of(CORE, MM, PAGEMAP, PAGES, FDS);
+    /** A pre-dump saves memory only: the process runs on, its other state is taken by the final dump. */
+    public static final List<ImageKind> PER_PROCESS_PRE_DUMP = List.of(PAGEMAP, PAGES);
 
     private final int code;
     private final String stem;

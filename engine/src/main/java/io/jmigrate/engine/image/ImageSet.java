@@ -107,7 +107,7 @@ public final class ImageSet {
             }
         }
         this.pstree = tree;
-        String problem = incompleteness(tree, inv.getRootPid(), listed.keySet());
+        String problem = incompleteness(tree, inv.getRootPid(), listed.keySet(), inv.getPreDump());
         if (problem != null) throw new ImageException(dir + " is an incomplete image set: " + problem);
         cores.forEach((pid, core) -> {
             if (core.getPid() != pid)
@@ -123,6 +123,14 @@ public final class ImageSet {
     public Path directory() { return dir; }
 
     public Inventory inventory() { return inventory; }
+
+    /** True for a pre-dump set: the process ran on, and only pstree, pagemap and pages were written. */
+    public boolean isPreDump() { return inventory.getPreDump(); }
+
+    /** The image set this one builds on (its pages marked in_parent are there), or null. */
+    public Path parentDir() {
+        return inventory.getParentDir().isEmpty() ? null : Path.of(inventory.getParentDir());
+    }
 
     public ProcessTree pstree() { return pstree; }
 
@@ -167,7 +175,7 @@ public final class ImageSet {
      * What keeps {@code names} (the files of a set) with this process tree and root pid from being a whole image
      * set, or null if nothing does. Shared by the writer (refuses to commit) and the reader (refuses to open).
      */
-    static String incompleteness(ProcessTree tree, int rootPid, Collection<String> names) {
+    static String incompleteness(ProcessTree tree, int rootPid, Collection<String> names, boolean preDump) {
         Set<Integer> pids = new LinkedHashSet<>();
         for (ProcessEntry e : tree.getProcessesList()) {
             if (e.getPid() <= 0) return "pstree.img lists a process with pid " + e.getPid();
@@ -177,7 +185,7 @@ public final class ImageSet {
         if (!pids.contains(rootPid)) return "the root pid " + rootPid + " is not in pstree.img " + pids;
         for (ProcessEntry e : tree.getProcessesList()) {
             if (e.getZombie()) continue;             // a zombie is only its entry: no memory, files or threads
-            for (ImageKind kind : ImageKind.PER_PROCESS)
+            for (ImageKind kind : preDump ? ImageKind.PER_PROCESS_PRE_DUMP : ImageKind.PER_PROCESS)
                 if (!names.contains(kind.fileName(e.getPid()))) return "no " + kind.fileName(e.getPid()) + " for pid " + e.getPid() + " of pstree.img";
         }
         for (String name : names) {
@@ -304,10 +312,14 @@ public final class ImageSet {
             String where = file + " run " + i + " (vaddr 0x" + Long.toHexString(r.getVaddr()) + ")";
             if (r.getVaddr() % page != 0 || r.getFileOffset() % page != 0)
                 throw new ImageException(where + " is not page-aligned: the page index is corrupt");
-            if (Long.compareUnsigned(r.getFileOffset(), dataStart) < 0 || Long.compareUnsigned(r.getFileOffset(), dataEnd) > 0
-                    || Long.compareUnsigned(r.getNrPages(), (dataEnd - r.getFileOffset()) / page) > 0)
+            if (r.getInParent() && r.getFileOffset() != 0)
+                throw new ImageException(where + " is in the parent but has a file offset: the page index is corrupt");
+            if (!r.getInParent() && (Long.compareUnsigned(r.getFileOffset(), dataStart) < 0 || Long.compareUnsigned(r.getFileOffset(), dataEnd) > 0
+                    || Long.compareUnsigned(r.getNrPages(), (dataEnd - r.getFileOffset()) / page) > 0))
                 throw new ImageException(where + " points outside the page data of " + pagesName
                         + ": the page index is corrupt");
+            if (r.getInParent() && Long.compareUnsigned(r.getNrPages(), (-r.getVaddr()) / page) > 0)
+                throw new ImageException(where + " runs past the end of the address space: the page index is corrupt");
             long end = r.getVaddr() + r.getNrPages() * page;   // nr_pages is bounded by the file size just above
             if ((i > 0 && Long.compareUnsigned(r.getVaddr(), prevEnd) < 0) || Long.compareUnsigned(end, r.getVaddr()) < 0)
                 throw new ImageException(where + " overlaps or is out of order: the page index is corrupt");

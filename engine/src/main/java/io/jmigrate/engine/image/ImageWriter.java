@@ -149,7 +149,7 @@ public final class ImageWriter implements AutoCloseable {
         if (!inProgress.isEmpty())
             throw new IllegalStateException("cannot commit " + dir + " while " + inProgress + " are still being written");
         if (pstree == null) throw new ImageException("cannot commit " + dir + ": pstree.img was not written");
-        String problem = ImageSet.incompleteness(pstree, inventory.getRootPid(), written.keySet());
+        String problem = ImageSet.incompleteness(pstree, inventory.getRootPid(), written.keySet(), inventory.getPreDump());
         if (problem != null) throw new ImageException("cannot commit " + dir + ": " + problem);
 
         ImageFormat.fsyncDirectory(dir);   // every rename so far is durable before inventory.img can exist

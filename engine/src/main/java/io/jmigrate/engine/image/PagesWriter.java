@@ -22,7 +22,7 @@ import java.util.zip.CRC32C;
  *
  * <p>Not thread-safe: one thread at a time.
  */
-public final class PagesWriter implements AutoCloseable {
+public final class PagesWriter implements PageSink, AutoCloseable {
     /** Bytes staged before a write; also the size from which native appends bypass the staging buffer. */
     private static final int STAGING_BYTES = 2 << 20;
     /** CRC then write this much at a time, so the kernel copies data the CRC just brought into cache. */
@@ -139,6 +139,7 @@ public final class PagesWriter implements AutoCloseable {
     public String name() { return name; }
 
     /** Page bytes appended so far. */
+    @Override
     public long bytesAppended() { return payload; }
 
     /**
@@ -180,6 +181,7 @@ public final class PagesWriter implements AutoCloseable {
     }
 
     /** Appends the buffer's remaining bytes (a whole number of pages), consuming them; see {@link #append(MemorySegment)}. */
+    @Override
     public long append(ByteBuffer data) {
         long offset = append(MemorySegment.ofBuffer(data));
         data.position(data.limit());

@@ -1,8 +1,7 @@
 package io.jmigrate.engine.restore;
 
+import io.jmigrate.engine.image.PageSource;
 import io.jmigrate.engine.image.proto.MmImage;
-import io.jmigrate.engine.image.proto.PageIndex;
-import io.jmigrate.engine.image.proto.PageRun;
 import io.jmigrate.engine.image.proto.Vma;
 import io.jmigrate.engine.image.proto.VmaKind;
 import io.jmigrate.engine.proc.MapsEntry;
@@ -47,14 +46,14 @@ final class AddressSpaceRestorer {
         this.sharedMemory = sharedMemory;
     }
 
-    void restore(MmImage mm, PageIndex index, Path pagesFile) {
+    void restore(MmImage mm, List<PageSource.LocatedRun> index) {
         unmapSeed();
         moveSpecialMappings(mm);
         setMmFields(mm);
         long t0 = System.nanoTime();
         List<Vma> widened = mapVmas(mm, index);
         long t1 = System.nanoTime();
-        fillPages(index, pagesFile);
+        fillPages(index);
         long t2 = System.nanoTime();
         mapNanos = t1 - t0;
         fillNanos = t2 - t1;
@@ -132,7 +131,7 @@ final class AddressSpaceRestorer {
     }
 
     /** Maps every VMA; returns those mapped writable only so their contents can be filled in. */
-    private List<Vma> mapVmas(MmImage mm, PageIndex index) {
+    private List<Vma> mapVmas(MmImage mm, List<PageSource.LocatedRun> index) {
         List<Vma> widened = new ArrayList<>();
         Map<String, Integer> openFiles = new HashMap<>();
         try {
@@ -176,25 +175,31 @@ final class AddressSpaceRestorer {
         return widened;
     }
 
-    private void fillPages(PageIndex index, Path pagesFile) {
-        if (index.getRunsCount() == 0) return;
-        puppet.resetScratch();
-        int fd = (int) puppet.call("open " + pagesFile, SyscallNumbers.OPENAT, AT_FDCWD,
-                puppet.putString(pagesFile.toAbsolutePath().toString()), O_RDONLY | O_CLOEXEC, 0);
+    /** The puppet reads its pages itself with preadv, one call per group of runs back to back in one file. */
+    private void fillPages(List<PageSource.LocatedRun> runs) {
+        if (runs.isEmpty()) return;
+        Map<Path, Integer> files = new HashMap<>();
         try {
-            List<PageRun> runs = index.getRunsList();
             int i = 0;
             while (i < runs.size()) {
-                // a group of runs that lie back to back in the pages file: one preadv fills them all
-                long fileOffset = runs.get(i).getFileOffset();
+                Path pagesFile = runs.get(i).file();
+                Integer fd = files.get(pagesFile);
+                if (fd == null) {
+                    puppet.resetScratch();
+                    fd = (int) puppet.call("open " + pagesFile, SyscallNumbers.OPENAT, AT_FDCWD,
+                            puppet.putString(pagesFile.toAbsolutePath().toString()), O_RDONLY | O_CLOEXEC, 0);
+                    files.put(pagesFile, fd);
+                }
+                long fileOffset = runs.get(i).fileOffset();
                 long expected = fileOffset;
                 int n = 0;
                 ByteBuffer iov = ByteBuffer.allocate(IOV_PER_CALL * 16).order(ByteOrder.LITTLE_ENDIAN);
                 long total = 0;
-                while (i + n < runs.size() && n < IOV_PER_CALL && runs.get(i + n).getFileOffset() == expected) {
-                    PageRun r = runs.get(i + n);
-                    long len = r.getNrPages() * Mman.PAGE_SIZE;
-                    iov.putLong(r.getVaddr()).putLong(len);
+                while (i + n < runs.size() && n < IOV_PER_CALL && runs.get(i + n).fileOffset() == expected
+                        && runs.get(i + n).file().equals(pagesFile)) {
+                    PageSource.LocatedRun r = runs.get(i + n);
+                    long len = r.nrPages() * Mman.PAGE_SIZE;
+                    iov.putLong(r.vaddr()).putLong(len);
                     expected += len;
                     total += len;
                     n++;
@@ -212,13 +217,13 @@ final class AddressSpaceRestorer {
                 i += n;
             }
         } finally {
-            puppet.call("close pages", SyscallNumbers.CLOSE, fd);
+            for (int fd : files.values()) puppet.call("close pages", SyscallNumbers.CLOSE, fd);
         }
     }
 
-    private static boolean hasPages(PageIndex index, Vma vma) {
-        for (PageRun r : index.getRunsList()) {
-            if (r.getVaddr() < vma.getEnd() && r.getVaddr() + r.getNrPages() * Mman.PAGE_SIZE > vma.getStart()) return true;
+    private static boolean hasPages(List<PageSource.LocatedRun> index, Vma vma) {
+        for (PageSource.LocatedRun r : index) {
+            if (r.vaddr() < vma.getEnd() && r.end() > vma.getStart()) return true;
         }
         return false;
     }

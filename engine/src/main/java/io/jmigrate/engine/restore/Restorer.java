@@ -51,8 +51,19 @@ public final class Restorer {
         this.procfs = procfs;
     }
 
+    /** Every process's pages, located in the image chain (PageSource) before the restore starts. */
+    private java.util.Map<Integer, List<io.jmigrate.engine.image.PageSource.LocatedRun>> pages;
+
     public RestoreResult restore(RestoreOptions options) {
         ImageSet images = ImageSet.open(options.imagesDir());
+        if (images.isPreDump()) {
+            throw new RestoreException(options.imagesDir() + " is a pre-dump (the process ran on): restore the final dump made with --prev-images-dir");
+        }
+        // Resolved before anything is touched: a broken pre-dump chain is refused here.
+        io.jmigrate.engine.image.LocalImageChain chain = io.jmigrate.engine.image.LocalImageChain.of(images, true);
+        java.util.Map<Integer, List<io.jmigrate.engine.image.PageSource.LocatedRun>> located = new java.util.HashMap<>();
+        for (ProcessEntry e : images.pstree().getProcessesList()) if (!e.getZombie()) located.put(e.getPid(), chain.locate(e.getPid()));
+        this.pages = located;
         List<ProcessEntry> tree = images.pstree().getProcessesList();
         UnixSocketRestorer.verify(tree.stream().filter(e -> !e.getZombie()).map(e -> images.fds(e.getPid())).toList());
         for (ProcessEntry e : tree) {
@@ -173,7 +184,7 @@ public final class Restorer {
         MmImage mm = images.mm(pid);
         CgroupRestorer.join(procfs, pid, core.getCgroupsList(), warnings);   // before its memory is charged anywhere
         AddressSpaceRestorer memory = new AddressSpaceRestorer(puppet, procfs, sharedMemory);
-        memory.restore(mm, images.pageIndex(pid), images.pagesPath(pid));
+        memory.restore(mm, pages.get(pid));
         options.progress().accept(String.format("PID %d: restored %d VMAs and %d pages (map %.1f ms, fill %.1f ms)",
                 pid, mm.getVmasCount(), memory.pagesRestored, memory.mapNanos / 1e6, memory.fillNanos / 1e6));
 

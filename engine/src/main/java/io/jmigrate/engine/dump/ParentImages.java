@@ -1,0 +1,115 @@
+package io.jmigrate.engine.dump;
+
+import io.jmigrate.engine.check.DirtyTracking;
+import io.jmigrate.engine.compel.RemoteSyscalls;
+import io.jmigrate.engine.image.ImageFormat;
+import io.jmigrate.engine.image.ImageKind;
+import io.jmigrate.engine.image.ImageSet;
+import io.jmigrate.engine.image.proto.DirtyTrackerState;
+import io.jmigrate.engine.image.proto.Inventory;
+import io.jmigrate.engine.image.proto.PageRun;
+import io.jmigrate.engine.precopy.DirtyTracker;
+import io.jmigrate.engine.precopy.PageRanges;
+import io.jmigrate.engine.precopy.SoftDirtyTracker;
+import io.jmigrate.engine.precopy.UffdWpTracker;
+import io.jmigrate.engine.proc.SmapsEntry;
+
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Consumer;
+
+/**
+ * The pre-dump a (pre-)dump builds on: which pages it holds per process, and the dirty trackers it left armed in the
+ * processes. A page is left to it (PageRun.in_parent) only if it holds the page and the tracker, continued without a
+ * gap since, says it was not written.
+ */
+final class ParentImages {
+    private static final long PAGE = ImageFormat.PAGE_SIZE;
+
+    final Path dir;
+    final ImageSet set;
+    final int inventoryCrc;
+    final DirtyTracking tracking;
+    private final Map<Integer, DirtyTrackerState> trackers = new HashMap<>();
+
+    private ParentImages(Path dir, ImageSet set) {
+        this.dir = dir;
+        this.set = set;
+        this.inventoryCrc = ImageFormat.crc32cOfFile(dir.resolve(ImageKind.INVENTORY.fileName(0)));
+        Inventory inv = set.inventory();
+        DirtyTracking t = DirtyTracking.FULL_COPY;
+        for (DirtyTracking d : DirtyTracking.values()) if (d.label().equals(inv.getDirtyTracking())) t = d;
+        this.tracking = t;
+        for (DirtyTrackerState s : inv.getDirtyTrackersList()) trackers.put(s.getPid(), s);
+    }
+
+    /** Opens {@code prev} (checksums of its pages are left to the restore), which must be a pre-dump. */
+    static ParentImages open(Path prev, Path imagesDir) {
+        Path dir = prev.toAbsolutePath().normalize();
+        if (dir.equals(imagesDir.toAbsolutePath().normalize())) {
+            throw new DumpRefusedException("--prev-images-dir " + prev + " is the images directory itself: give each round its own directory");
+        }
+        ImageSet set;
+        try {
+            set = ImageSet.open(dir, false);
+        } catch (RuntimeException e) {
+            throw new DumpRefusedException("--prev-images-dir " + prev + " is not a usable image set: " + e.getMessage());
+        }
+        if (!set.isPreDump()) {
+            throw new DumpRefusedException("--prev-images-dir " + prev + " is a full dump, not a pre-dump (jmigrate pre-dump)");
+        }
+        return new ParentImages(dir, set);
+    }
+
+    /** The userfaultfd the parent left in {@code pid}, or null. */
+    DirtyTrackerState tracker(int pid) { return trackers.get(pid); }
+
+    /** fds of {@code pid} that are ours (the tracker's userfaultfd): not the process's own. */
+    Set<Integer> ourFds(int pid) {
+        DirtyTrackerState s = trackers.get(pid);
+        return s == null ? Set.of() : Set.of(s.getUffdFd());
+    }
+
+    /** Pages the parent holds for {@code pid}, or null if it did not pre-dump that process. */
+    PageRanges present(int pid) {
+        if (!set.pids().contains(pid)) return null;
+        PageRanges.Builder b = PageRanges.builder();
+        for (PageRun r : set.pageIndex(pid).getRunsList()) b.add(r.getVaddr(), r.getVaddr() + r.getNrPages() * PAGE);
+        return b.build();
+    }
+
+    /**
+     * Takes over the tracker this parent left in {@code pid}, or null if the tracking did not survive (then
+     * everything is copied again). soft-dirty continues implicitly; full-copy has nothing to continue.
+     */
+    DirtyTracker continueTracking(int pid, Consumer<String> progress) {
+        DirtyTrackerState s = trackers.get(pid);
+        if (s != null) {
+            try {
+                return UffdWpTracker.resume(pid, s);
+            } catch (UffdWpTracker.TrackerLostException e) {
+                progress.accept("warning: " + e.getMessage() + "; copying all of PID " + pid + " again");
+                return null;
+            }
+        }
+        if (tracking == DirtyTracking.SOFT_DIRTY && set.pids().contains(pid)) return SoftDirtyTracker.continuing(pid);
+        return null;
+    }
+
+    /** The private-data VMAs of {@code smaps} a tracker watches (the ones whose pages go into the images). */
+    static List<SmapsEntry> trackedVmas(int pid, List<SmapsEntry> smaps) {
+        var vmas = VmaCollector.collect(pid, smaps, true);
+        List<SmapsEntry> out = new java.util.ArrayList<>();
+        for (int i = 0; i < vmas.size(); i++) if (VmaCollector.holdsPrivateData(vmas.get(i))) out.add(smaps.get(i));
+        return out;
+    }
+
+    /** Final dump, frozen: closes a uffd tracker inside the process so nothing of ours is left or dumped. */
+    static void closeInProcess(DirtyTracker tracker, RemoteSyscalls inLeader) {
+        if (tracker instanceof UffdWpTracker u) u.closeInProcess(inLeader);
+        else tracker.close();
+    }
+}
