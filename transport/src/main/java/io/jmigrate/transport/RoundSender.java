@@ -41,8 +41,9 @@ public final class RoundSender implements AutoCloseable {
     private static final Duration COMMIT_TIMEOUT = Duration.ofMinutes(5);
     private static final int QUEUED_BATCHES_PER_STREAM = 4;
 
-    private record Job(int pid, long vaddr, MemorySegment pages, CountDownLatch done) {}
-    private static final Job STOP = new Job(0, 0, null, null);
+    /** Pages to encode, or (for memory only the caller's thread may read) a frame the caller encoded. */
+    private record Job(int pid, long vaddr, MemorySegment pages, ByteBuf frame, CountDownLatch done) {}
+    private static final Job STOP = new Job(0, 0, null, null, null);
 
     private final List<ClientStream> streams = new ArrayList<>();
     private final List<Worker> workers = new ArrayList<>();
@@ -51,10 +52,13 @@ public final class RoundSender implements AutoCloseable {
     private final AtomicLong batchesSent = new AtomicLong();
     private final AtomicLong pagesSent = new AtomicLong();
     private int nextStream;
+    private BatchEncoder callerEncoder;   // for confined memory, which worker threads may not read
+    private final boolean compress;
     private boolean committed, closed;
 
-    private RoundSender(String round) {
+    private RoundSender(String round, boolean compress) {
         this.round = round;
+        this.compress = compress;
     }
 
     /**
@@ -66,7 +70,7 @@ public final class RoundSender implements AutoCloseable {
         if (streamCount < 1 || streamCount > 64) throw new IllegalArgumentException("1 to 64 streams, not " + streamCount);
         byte[] session = new byte[16];
         RANDOM.nextBytes(session);
-        RoundSender s = new RoundSender(round);
+        RoundSender s = new RoundSender(round, compress);
         try {
             for (int i = 0; i < streamCount; i++) {
                 Hello hello = Hello.newBuilder().setProtocolVersion(Wire.PROTOCOL_VERSION).setPurpose(Purpose.SEND_ROUND)
@@ -101,7 +105,9 @@ public final class RoundSender implements AutoCloseable {
 
     /**
      * Sends {@code pages} (a whole number of pages) as the memory of {@code pid} at {@code vaddr}. Zero pages travel as
-     * holes. Returns when every byte has been copied out of {@code pages}.
+     * holes. Returns when every byte has been copied out of {@code pages}. Memory that other threads may read
+     * (global, shared or auto arena, mapped files) is encoded by the streams' threads in parallel; memory confined
+     * to the caller's thread is encoded by the caller.
      */
     public void sendPages(int pid, long vaddr, MemorySegment pages) {
         checkUsable();
@@ -111,8 +117,15 @@ public final class RoundSender implements AutoCloseable {
         int batches = (int) ((size + batchBytes - 1) / batchBytes);
         CountDownLatch done = new CountDownLatch(batches);
         for (long off = 0; off < size; off += batchBytes) {
-            Job job = new Job(pid, vaddr + off, pages.asSlice(off, Math.min(batchBytes, size - off)), done);
             Worker w = workers.get(nextStream);
+            MemorySegment slice = pages.asSlice(off, Math.min(batchBytes, size - off));
+            Job job;
+            if (slice.isAccessibleBy(w.thread)) {
+                job = new Job(pid, vaddr + off, slice, null, done);
+            } else {
+                if (callerEncoder == null) callerEncoder = new BatchEncoder(compress);
+                job = new Job(pid, vaddr + off, slice, callerEncoder.encode(ByteBufAllocator.DEFAULT, pid, vaddr + off, slice), done);
+            }
             nextStream = (nextStream + 1) % workers.size();
             try {
                 while (!w.queue.offer(job, 200, java.util.concurrent.TimeUnit.MILLISECONDS)) checkFailure();
@@ -164,14 +177,14 @@ public final class RoundSender implements AutoCloseable {
 
     /** Zero pages sent as holes so far. */
     public long holesSent() {
-        long n = 0;
+        long n = callerEncoder == null ? 0 : callerEncoder.holesOut();
         for (Worker w : workers) n += w.encoder.holesOut();
         return n;
     }
 
     /** Frame bytes sent so far (before TLS). */
     public long wireBytes() {
-        long n = 0;
+        long n = callerEncoder == null ? 0 : callerEncoder.bytesOut();
         for (Worker w : workers) n += w.encoder.bytesOut();
         return n;
     }
@@ -247,14 +260,19 @@ public final class RoundSender implements AutoCloseable {
                     Job job = queue.take();
                     if (job == STOP) return;
                     if (failure.get() != null) {
+                        if (job.frame != null) job.frame.release();
                         job.done.countDown();
                         continue;
                     }
-                    ByteBuf frame;
-                    try {
-                        frame = encoder.encode(ByteBufAllocator.DEFAULT, job.pid, job.vaddr, job.pages);
-                    } finally {
-                        job.done.countDown();   // the caller's memory is no longer needed
+                    ByteBuf frame = job.frame;
+                    if (frame == null) {
+                        try {
+                            frame = encoder.encode(ByteBufAllocator.DEFAULT, job.pid, job.vaddr, job.pages);
+                        } finally {
+                            job.done.countDown();   // the caller's memory is no longer needed
+                        }
+                    } else {
+                        job.done.countDown();
                     }
                     stream.sendFrame(frame);
                     batchesSent.incrementAndGet();
@@ -266,7 +284,10 @@ public final class RoundSender implements AutoCloseable {
                 failure.compareAndSet(null, e);
                 // drain so a caller waiting on a latch is released
                 Job j;
-                while ((j = queue.poll()) != null) if (j.done != null) j.done.countDown();
+                while ((j = queue.poll()) != null) {
+                    if (j.frame != null) j.frame.release();
+                    if (j.done != null) j.done.countDown();
+                }
             }
         }
     }
