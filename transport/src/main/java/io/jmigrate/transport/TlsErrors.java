@@ -32,13 +32,13 @@ public final class TlsErrors {
         if (lower.contains("unable to find valid certification path") || lower.contains("pkix path")
                 || lower.contains("signature check failed") || lower.contains("unknown_ca") && !lower.contains("alert"))
             return "refused " + peerRole + " " + peer + ": its certificate is not signed by our cluster CA";
+        if (lower.contains("peer_did_not_return_a_certificate") || lower.contains("empty client certificate")
+                || lower.contains("peer did not return a certificate") || lower.contains("null cert chain"))
+            return "refused " + peerRole + " " + peer + ": it sent no certificate";
         if (lower.contains("certificate_required"))
             return peerRole + " " + peer + " refused us: we sent no client certificate";
         if (lower.contains("alert") || lower.contains("tlsv1_alert") || lower.contains("sslv3_alert"))
             return peerRole + " " + peer + " refused our certificate (" + alertName(lower) + ")";
-        if (lower.contains("empty client certificate") || lower.contains("peer did not return a certificate")
-                || lower.contains("null cert chain") || lower.contains("certificate_required"))
-            return "refused " + peerRole + " " + peer + ": it sent no certificate";
         for (Throwable t = failure; t != null; t = t.getCause())
             if (t instanceof javax.net.ssl.SSLException)
                 return "TLS with " + peerRole + " " + peer + " failed: " + firstLine(all);

@@ -10,7 +10,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicLong;
 
 /** A receiver that keeps every page in a map (tests): what committed, what aborted, and why. */
-final class MemoryReceiver implements ReceiverApp {
+class MemoryReceiver implements ReceiverApp {
     final Map<String, Map<Long, byte[]>> committed = new ConcurrentHashMap<>();   // round -> (pid<<48|page vaddr) -> bytes
     final Map<String, Map<String, byte[]>> committedFiles = new ConcurrentHashMap<>();
     final List<String> aborted = new CopyOnWriteArrayList<>();
