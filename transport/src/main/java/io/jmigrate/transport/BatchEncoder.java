@@ -32,8 +32,16 @@ public final class BatchEncoder {
 
     private long pagesIn, holesOut, bytesOut;
 
+    private final boolean holes;
+
     /** @param compress false sends every batch raw (holes are still holes) */
     public BatchEncoder(boolean compress) {
+        this(compress, true);
+    }
+
+    /** @param holes false sends zero pages as bytes too (only for baseline measurements) */
+    public BatchEncoder(boolean compress, boolean holes) {
+        this.holes = holes;
         this.lz4 = compress ? LZ4Factory.fastestInstance().fastCompressor() : null;
         this.scratch = compress
                 ? ByteBuffer.allocateDirect(lz4.maxCompressedLength(Wire.MAX_BATCH_PAGES * Wire.PAGE_SIZE)) : null;
@@ -56,7 +64,7 @@ public final class BatchEncoder {
         int dataPages = 0;
         for (int i = 0; i < count; i++) {
             long at = (long) i * Wire.PAGE_SIZE;
-            if (MemorySegment.mismatch(pages, at, at + Wire.PAGE_SIZE, ZERO_PAGE, 0, Wire.PAGE_SIZE) == -1) {
+            if (holes && MemorySegment.mismatch(pages, at, at + Wire.PAGE_SIZE, ZERO_PAGE, 0, Wire.PAGE_SIZE) == -1) {
                 if (i < 64) holes0 |= 1L << i; else holes1 |= 1L << (i - 64);
             } else {
                 dataPages++;

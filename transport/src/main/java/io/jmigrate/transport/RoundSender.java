@@ -53,12 +53,13 @@ public final class RoundSender implements AutoCloseable {
     private final AtomicLong pagesSent = new AtomicLong();
     private int nextStream;
     private BatchEncoder callerEncoder;   // for confined memory, which worker threads may not read
-    private final boolean compress;
+    private final boolean compress, holes;
     private boolean committed, closed;
 
-    private RoundSender(String round, boolean compress) {
+    private RoundSender(String round, boolean compress, boolean holes) {
         this.round = round;
         this.compress = compress;
+        this.holes = holes;
     }
 
     /**
@@ -67,10 +68,16 @@ public final class RoundSender implements AutoCloseable {
      */
     public static RoundSender open(TransportClient client, InetSocketAddress server, String round, int streamCount,
                                    boolean compress) {
+        return open(client, server, round, streamCount, compress, true);
+    }
+
+    /** As above; {@code holes} false sends zero pages as bytes (baseline measurements only). */
+    public static RoundSender open(TransportClient client, InetSocketAddress server, String round, int streamCount,
+                                   boolean compress, boolean holes) {
         if (streamCount < 1 || streamCount > 64) throw new IllegalArgumentException("1 to 64 streams, not " + streamCount);
         byte[] session = new byte[16];
         RANDOM.nextBytes(session);
-        RoundSender s = new RoundSender(round, compress);
+        RoundSender s = new RoundSender(round, compress, holes);
         try {
             for (int i = 0; i < streamCount; i++) {
                 Hello hello = Hello.newBuilder().setProtocolVersion(Wire.PROTOCOL_VERSION).setPurpose(Purpose.SEND_ROUND)
@@ -78,7 +85,7 @@ public final class RoundSender implements AutoCloseable {
                         .setRound(round).setSenderHost(client.localHost()).build();
                 ClientStream stream = client.connect(server, hello);
                 s.streams.add(stream);
-                Worker w = s.new Worker(stream, new BatchEncoder(compress), i);
+                Worker w = s.new Worker(stream, new BatchEncoder(compress, holes), i);
                 s.workers.add(w);
                 w.thread.start();
             }
@@ -123,7 +130,7 @@ public final class RoundSender implements AutoCloseable {
             if (slice.isAccessibleBy(w.thread)) {
                 job = new Job(pid, vaddr + off, slice, null, done);
             } else {
-                if (callerEncoder == null) callerEncoder = new BatchEncoder(compress);
+                if (callerEncoder == null) callerEncoder = new BatchEncoder(compress, holes);
                 job = new Job(pid, vaddr + off, slice, callerEncoder.encode(ByteBufAllocator.DEFAULT, pid, vaddr + off, slice), done);
             }
             nextStream = (nextStream + 1) % workers.size();
