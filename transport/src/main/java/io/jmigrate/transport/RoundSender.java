@@ -131,7 +131,7 @@ public final class RoundSender implements AutoCloseable {
                 job = new Job(pid, vaddr + off, slice, null, done);
             } else {
                 if (callerEncoder == null) callerEncoder = new BatchEncoder(compress, holes);
-                job = new Job(pid, vaddr + off, slice, callerEncoder.encode(ByteBufAllocator.DEFAULT, pid, vaddr + off, slice), done);
+                job = new Job(pid, vaddr + off, slice, callerEncoder.encode(Transport.ALLOCATOR, pid, vaddr + off, slice), done);
             }
             nextStream = (nextStream + 1) % workers.size();
             try {
@@ -274,7 +274,7 @@ public final class RoundSender implements AutoCloseable {
                     ByteBuf frame = job.frame;
                     if (frame == null) {
                         try {
-                            frame = encoder.encode(ByteBufAllocator.DEFAULT, job.pid, job.vaddr, job.pages);
+                            frame = encoder.encode(Transport.ALLOCATOR, job.pid, job.vaddr, job.pages);
                         } finally {
                             job.done.countDown();   // the caller's memory is no longer needed
                         }

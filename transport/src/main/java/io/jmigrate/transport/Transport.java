@@ -17,6 +17,13 @@ import io.netty.channel.socket.nio.NioSocketChannel;
 public final class Transport {
     private Transport() {}
 
+    /**
+     * Pooled direct buffers for frames, TLS records and read cumulation. Netty 4.2's default (adaptive) allocator
+     * does not pool buffers of a batch's size: each would be fresh memory, and on a VM that backs memory lazily the
+     * first touch of a page is what costs.
+     */
+    public static final io.netty.buffer.ByteBufAllocator ALLOCATOR = io.netty.buffer.PooledByteBufAllocator.DEFAULT;
+
     public static boolean epoll() {
         return Epoll.isAvailable();
     }

@@ -22,8 +22,15 @@ public final class TransportBench {
     private TransportBench() {}
 
     /** One measured mode. */
-    public record Result(String mode, long bytes, long nanos, long wireBytes) {
+    public record Result(String mode, long bytes, long nanos, long wireBytes, long cpuNanos) {
         public double gbPerSecond() { return bytes / (double) nanos; }
+        /** Memory moved per second of CPU time (all threads): what the rate would be with the cores to ourselves. */
+        public double gbPerCpuSecond() { return bytes / (double) cpuNanos; }
+    }
+
+    private static long processCpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean())
+                .getProcessCpuTime();
     }
 
     private static final String[] WORDS = ("the of and to in is that for it as was with be by on not he this are or his"
@@ -73,9 +80,10 @@ public final class TransportBench {
             fillRealistic(source, 1);
             target.fill((byte) 1);   // touched once, so no mode pays for first-touch page faults
 
-            long t0 = System.nanoTime();
+            long t0 = System.nanoTime(), c0 = processCpuNanos();
             for (long done = 0; done < totalBytes; done += sourceBytes) MemorySegment.copy(source, 0, target, 0, sourceBytes);
-            results.add(report(progress, new Result("memcpy (one thread)", totalBytes, System.nanoTime() - t0, 0)));
+            results.add(report(progress, new Result("memcpy (one thread)", totalBytes, System.nanoTime() - t0, 0,
+                    processCpuNanos() - c0)));
 
             results.add(report(progress, stream("raw TCP (no TLS, no LZ4, zero pages sent)", null, null, false, false,
                     totalBytes, source, target, streams)));
@@ -97,8 +105,8 @@ public final class TransportBench {
     }
 
     private static Result report(Consumer<String> progress, Result r) {
-        progress.accept(String.format(java.util.Locale.ROOT, "%-44s %6.2f GB/s  (%.1f GiB in %.2f s%s)", r.mode(),
-                r.gbPerSecond(), r.bytes() / (double) (1L << 30), r.nanos() / 1e9,
+        progress.accept(String.format(java.util.Locale.ROOT, "%-44s %6.2f GB/s  %6.2f GB per CPU-s  (%.1f GiB in %.2f s, %.2f CPU-s%s)",
+                r.mode(), r.gbPerSecond(), r.gbPerCpuSecond(), r.bytes() / (double) (1L << 30), r.nanos() / 1e9, r.cpuNanos() / 1e9,
                 r.wireBytes() > 0 ? String.format(java.util.Locale.ROOT, ", %.2f GiB on the wire", r.wireBytes() / (double) (1L << 30)) : ""));
         return r;
     }
@@ -129,14 +137,14 @@ public final class TransportBench {
                 : TransportServer.start(bind, TlsSettings.fromDirectory(pki, "server", provider).serverContext(), sink);
              TransportClient client = pki == null ? TransportClient.create(null, 2, Wire.DEFAULT_IN_FLIGHT_BYTES, "bench")
                      : TransportClient.tls(TlsSettings.fromDirectory(pki, "client", provider), "bench")) {
-            long t0 = System.nanoTime();
+            long t0 = System.nanoTime(), c0 = processCpuNanos();
             long wire;
             try (RoundSender s = RoundSender.open(client, server.address(), "bench", streams, compress, holes)) {
                 for (long done = 0; done < totalBytes; done += size) s.sendPages(1, base + done, source);
                 s.commit(new byte[0]);
                 wire = s.wireBytes();
             }
-            return new Result(mode, totalBytes, System.nanoTime() - t0, wire);
+            return new Result(mode, totalBytes, System.nanoTime() - t0, wire, processCpuNanos() - c0);
         }
     }
 }

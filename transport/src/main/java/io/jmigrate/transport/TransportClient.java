@@ -58,6 +58,7 @@ public final class TransportClient implements AutoCloseable {
         Bootstrap b = new Bootstrap().group(group).channel(Transport.socketChannel())
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) CONNECT_TIMEOUT.toMillis())
                 .option(ChannelOption.TCP_NODELAY, true)
+                .option(ChannelOption.ALLOCATOR, Transport.ALLOCATOR)
                 .handler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {

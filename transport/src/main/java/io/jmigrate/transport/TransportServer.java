@@ -45,6 +45,7 @@ public final class TransportServer implements AutoCloseable {
             this.listener = new ServerBootstrap().group(boss, workers).channel(Transport.serverChannel())
                     .option(ChannelOption.SO_REUSEADDR, true)
                     .childOption(ChannelOption.TCP_NODELAY, true)
+                    .childOption(ChannelOption.ALLOCATOR, Transport.ALLOCATOR)
                     .childHandler(new ChannelInitializer<SocketChannel>() {
                         @Override
                         protected void initChannel(SocketChannel ch) {
