@@ -66,11 +66,11 @@ final class ServerSession {
             ended = true;
         }
         server.sessions.remove(id, this);
-        server.roundsAborted.incrementAndGet();
         try {
             sink.abort(reason);
         } finally {
             server.app().log("discarded round " + round + " from " + peer + ": " + reason);
+            server.roundsAborted.incrementAndGet();   // last: whoever sees the count sees the round gone
             Control failure = Control.newBuilder().setFailure(Failure.newBuilder().setMessage("round " + round
                     + " discarded: " + reason)).build();
             for (Channel ch : channels)
