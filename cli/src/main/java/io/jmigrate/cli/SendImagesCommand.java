@@ -32,6 +32,10 @@ final class SendImagesCommand implements Callable<Integer> {
     @Option(names = "--no-compress", description = "send pages raw, without LZ4")
     boolean noCompress;
 
+    @Option(names = "--max-rate", paramLabel = "MB/s", defaultValue = "0",
+            description = "send at most this many MB of memory per second (default: no limit)")
+    long maxRate;
+
     @Mixin
     TlsOptions tls;
 
@@ -43,7 +47,7 @@ final class SendImagesCommand implements Callable<Integer> {
         ImageSetSender.Result r;
         try (TransportClient client = TransportClient.tls(tls.settings(), tls.name());
              RoundSender sender = RoundSender.open(client, addr, name, streams, !noCompress)) {
-            r = ImageSetSender.send(set, sender);
+            r = ImageSetSender.send(set, sender, maxRate * 1_000_000);
         }
         double mib = r.pages() * 4096.0 / (1 << 20);
         double secs = r.nanos() / 1e9;

@@ -77,6 +77,31 @@ final class ImageFiles {
         return (int) crc.getValue();
     }
 
+    private static final java.lang.invoke.MethodHandle ENGINE_COMBINE;
+    static {
+        try {
+            var m = ImageFormat.class.getDeclaredMethod("crc32cCombine", int.class, int.class, long.class);
+            m.setAccessible(true);
+            ENGINE_COMBINE = java.lang.invoke.MethodHandles.lookup().unreflect(m);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    /**
+     * The inventory checksum of a pages file, exactly as the engine's ImageWriter records it and ImageSet checks
+     * it: its CRC32C combination of the header page's CRC and the payload CRC. Taken from the engine itself because
+     * that combination is not the plain whole-file CRC32C for payloads of 512 MiB and more (its table of
+     * x^(2^k) wraps at k = 32; see docs/transport.md), and a set must open with the engine's reader.
+     */
+    static int pagesInventoryCrc(int headerPageCrc, int payloadCrc, long payloadLength) {
+        try {
+            return (int) ENGINE_COMBINE.invokeExact(headerPageCrc, payloadCrc, payloadLength);
+        } catch (Throwable e) {
+            throw new IllegalStateException("engine CRC combination failed", e);
+        }
+    }
+
     static int crcOfFile(Path file) throws IOException {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             return crc(ch, 0, ch.size());

@@ -28,6 +28,14 @@ public final class ImageSetSender {
     public record Result(Committed committed, long files, long pages, long holes, long wireBytes, long nanos) {}
 
     public static Result send(ImageSet set, RoundSender sender) {
+        return send(set, sender, 0);
+    }
+
+    /**
+     * As {@link #send(ImageSet, RoundSender)}, keeping memory under {@code maxBytesPerSecond} (0: no limit) so a
+     * migration does not starve the link it shares.
+     */
+    public static Result send(ImageSet set, RoundSender sender, long maxBytesPerSecond) {
         long start = System.nanoTime();
         long files = 0, pages = 0;
         try (Arena arena = Arena.ofConfined()) {
@@ -39,8 +47,13 @@ public final class ImageSetSender {
                 }
                 for (PageRun run : set.pageIndex(pid).getRunsList()) {
                     long len = run.getNrPages() * Wire.PAGE_SIZE;
-                    sender.sendPages(pid, run.getVaddr(), data.asSlice(run.getFileOffset() - set.pagesDataOffset(), len));
-                    pages += run.getNrPages();
+                    long from = run.getFileOffset() - set.pagesDataOffset();
+                    for (long off = 0; off < len; off += CHUNK) {
+                        long n = Math.min(CHUNK, len - off);
+                        sender.sendPages(pid, run.getVaddr() + off, data.asSlice(from + off, n));
+                        pages += n / Wire.PAGE_SIZE;
+                        if (maxBytesPerSecond > 0) pace(start, pages * Wire.PAGE_SIZE, maxBytesPerSecond);
+                    }
                 }
             }
         }
@@ -56,6 +69,15 @@ public final class ImageSetSender {
         }
         Committed c = sender.commit(set.inventory().toByteArray());
         return new Result(c, files, pages, sender.holesSent(), sender.wireBytes(), System.nanoTime() - start);
+    }
+
+    /** Memory handed to the sender at a time: big enough to keep every stream busy. */
+    private static final long CHUNK = 16L << 20;
+
+    private static void pace(long start, long bytes, long maxBytesPerSecond) {
+        long due = start + (long) (bytes * 1e9 / maxBytesPerSecond);
+        long wait = due - System.nanoTime();
+        if (wait > 0) java.util.concurrent.locks.LockSupport.parkNanos(wait);
     }
 
     private static boolean hasPages(ImageSet set, int pid) {

@@ -51,6 +51,7 @@ final class RoundWriter implements RoundSink {
     private final Map<Integer, PidPages> pages = new ConcurrentHashMap<>();
     private final Map<String, FileChannel> openFiles = new ConcurrentHashMap<>();
     private final AtomicLong bytesStored = new AtomicLong();
+    private final Map<String, ImageFile> pagesRecords = new ConcurrentHashMap<>();
     private volatile boolean ended;
 
     /** One process's pages file while it is being received. */
@@ -217,10 +218,15 @@ final class RoundWriter implements RoundSink {
         if (ch.size() < end) ch.write(ByteBuffer.allocate(1), end - 1);   // a trailing hole still counts
         int payloadCrc = ImageFiles.crc(ch, ImageFormat.PAGES_DATA_OFFSET, payload);
         ByteBuffer head = ImageFiles.header(ImageKind.PAGES, payload, payloadCrc, ImageFormat.PAGE_SIZE);
+        java.util.zip.CRC32C headCrc = new java.util.zip.CRC32C();
+        headCrc.update(head.duplicate());
         while (head.hasRemaining()) ch.write(head, head.position());
+        String name = ImageKind.PAGES.fileName(pid);
+        pagesRecords.put(name, ImageFile.newBuilder().setName(name).setSize(end)
+                .setCrc32C(ImageFiles.pagesInventoryCrc((int) headCrc.getValue(), payloadCrc, payload)).build());
         ch.force(true);
         ch.close();
-        Files.move(p.file, tmp.resolve(ImageKind.PAGES.fileName(pid)), StandardCopyOption.ATOMIC_MOVE);
+        Files.move(p.file, tmp.resolve(name), StandardCopyOption.ATOMIC_MOVE);
         writeWhole(ImageKind.PAGEMAP.fileName(pid), ImageFiles.protoFile(ImageKind.PAGEMAP, index.build().toByteArray()));
     }
 
@@ -231,6 +237,10 @@ final class RoundWriter implements RoundSink {
                 String name = f.getFileName().toString();
                 ImageKind kind = ImageKind.ofFileName(name);
                 if (kind == null || kind == ImageKind.INVENTORY) continue;
+                if (kind == ImageKind.PAGES) {
+                    files.put(name, pagesRecords.get(name));
+                    continue;
+                }
                 files.put(name, ImageFile.newBuilder().setName(name).setSize(Files.size(f))
                         .setCrc32C(ImageFiles.crcOfFile(f)).build());
             }

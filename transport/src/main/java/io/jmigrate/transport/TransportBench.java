@@ -28,6 +28,17 @@ public final class TransportBench {
         public double gbPerCpuSecond() { return bytes / (double) cpuNanos; }
     }
 
+    /** Minor page faults of this process so far (fresh memory touched): on a lazily backed VM they dominate. */
+    static long minorFaults() {
+        try {
+            String stat = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/self/stat"));
+            String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            return Long.parseLong(f[7]);
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
+    }
+
     private static long processCpuNanos() {
         return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean())
                 .getProcessCpuTime();
@@ -137,14 +148,17 @@ public final class TransportBench {
                 : TransportServer.start(bind, TlsSettings.fromDirectory(pki, "server", provider).serverContext(), sink);
              TransportClient client = pki == null ? TransportClient.create(null, 2, Wire.DEFAULT_IN_FLIGHT_BYTES, "bench")
                      : TransportClient.tls(TlsSettings.fromDirectory(pki, "client", provider), "bench")) {
-            long t0 = System.nanoTime(), c0 = processCpuNanos();
+            long t0 = System.nanoTime(), c0 = processCpuNanos(), f0 = minorFaults();
             long wire;
             try (RoundSender s = RoundSender.open(client, server.address(), "bench", streams, compress, holes)) {
                 for (long done = 0; done < totalBytes; done += size) s.sendPages(1, base + done, source);
                 s.commit(new byte[0]);
                 wire = s.wireBytes();
             }
-            return new Result(mode, totalBytes, System.nanoTime() - t0, wire, processCpuNanos() - c0);
+            Result r = new Result(mode, totalBytes, System.nanoTime() - t0, wire, processCpuNanos() - c0);
+            if (Boolean.getBoolean("jmigrate.bench.faults"))
+                System.err.println(mode + ": " + (minorFaults() - f0) + " minor faults");
+            return r;
         }
     }
 }
