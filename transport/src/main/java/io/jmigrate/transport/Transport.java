@@ -24,6 +24,11 @@ public final class Transport {
      */
     public static final io.netty.buffer.ByteBufAllocator ALLOCATOR = io.netty.buffer.PooledByteBufAllocator.DEFAULT;
 
+    /** Reads of up to 1 MiB: a batch arrives in a few reads, not in dozens of 64 KiB ones. */
+    static io.netty.channel.RecvByteBufAllocator receiveSizes() {
+        return new io.netty.channel.AdaptiveRecvByteBufAllocator(4096, 64 * 1024, 1 << 20);
+    }
+
     public static boolean epoll() {
         return Epoll.isAvailable();
     }

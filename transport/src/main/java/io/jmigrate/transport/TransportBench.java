@@ -16,7 +16,9 @@ import java.util.function.Consumer;
 /**
  * Measures the data plane on loopback, in one process: memory of realistic pages (30% zero, 40% text-like,
  * 30% random) streamed to a receiver that decodes, verifies and copies every page into its own memory, as
- * a restore would. Each mode moves the same amount of memory; the rate is memory moved / wall time.
+ * a restore would. Each mode moves the same amount of memory, after an untimed warm-up pass over the source;
+ * the rate is memory moved / wall time, and memory moved / CPU time of the whole process (both ends) shows what
+ * the rate would be on an otherwise idle machine.
  */
 public final class TransportBench {
     private TransportBench() {}
@@ -50,6 +52,8 @@ public final class TransportBench {
             + " java.lang.String java.util.HashMap <div class=\"row\"> {\"id\": 12345, \"name\": \"value\"} 0x7ffd3a2b"
             + " ERROR WARN INFO DEBUG request response session user_id timestamp 2026-12-01T17:00:00Z").split(" ");
 
+    private static final byte[][] WORD_BYTES = java.util.Arrays.stream(WORDS).map(String::getBytes).toArray(byte[][]::new);
+
     /** Fills {@code m} with the page mix, deterministically. */
     public static void fillRealistic(MemorySegment m, long seed) {
         Random r = new Random(seed);
@@ -63,10 +67,11 @@ public final class TransportBench {
             if (kind < 7) {
                 int at = 0;
                 while (at < page.length) {
-                    byte[] w = (WORDS[r.nextInt(WORDS.length)] + (r.nextInt(8) == 0 ? "\n" : " ")).getBytes();
+                    byte[] w = WORD_BYTES[r.nextInt(WORD_BYTES.length)];
                     int n = Math.min(w.length, page.length - at);
                     System.arraycopy(w, 0, page, at, n);
                     at += n;
+                    if (at < page.length) page[at++] = (byte) (r.nextInt(8) == 0 ? '\n' : ' ');
                 }
             } else {
                 r.nextBytes(page);
@@ -80,6 +85,13 @@ public final class TransportBench {
      * advancing addresses) over {@code streams} streams; {@code progress} gets one line per mode.
      */
     public static List<Result> run(long totalBytes, long sourceBytes, int streams, Consumer<String> progress) throws IOException {
+        return run(totalBytes, sourceBytes, streams, List.of("memcpy", "raw", "tls", "tls-lz4"),
+                List.of(TlsSettings.Provider.OPENSSL, TlsSettings.Provider.JDK), progress);
+    }
+
+    /** Only the given modes (memcpy, raw, tls, tls-lz4) and TLS engines. */
+    public static List<Result> run(long totalBytes, long sourceBytes, int streams, List<String> modes,
+                                   List<TlsSettings.Provider> providers, Consumer<String> progress) throws IOException {
         Path pki = Files.createTempDirectory("jmigrate-bench-pki");
         List<Result> results = new ArrayList<>();
         try (Arena arena = Arena.ofShared()) {
@@ -91,22 +103,23 @@ public final class TransportBench {
             fillRealistic(source, 1);
             target.fill((byte) 1);   // touched once, so no mode pays for first-touch page faults
 
-            long t0 = System.nanoTime(), c0 = processCpuNanos();
-            for (long done = 0; done < totalBytes; done += sourceBytes) MemorySegment.copy(source, 0, target, 0, sourceBytes);
-            results.add(report(progress, new Result("memcpy (one thread)", totalBytes, System.nanoTime() - t0, 0,
-                    processCpuNanos() - c0)));
-
-            results.add(report(progress, stream("raw TCP (no TLS, no LZ4, zero pages sent)", null, null, false, false,
+            if (modes.contains("memcpy")) {
+                long t0 = System.nanoTime(), c0 = processCpuNanos();
+                for (long done = 0; done < totalBytes; done += sourceBytes) MemorySegment.copy(source, 0, target, 0, sourceBytes);
+                results.add(report(progress, new Result("memcpy (one thread)", totalBytes, System.nanoTime() - t0, 0,
+                        processCpuNanos() - c0)));
+            }
+            if (modes.contains("raw")) results.add(report(progress, stream("raw TCP (no TLS, no LZ4, zero pages sent)", null, null, false, false,
                     totalBytes, source, target, streams)));
-            for (TlsSettings.Provider p : List.of(TlsSettings.Provider.OPENSSL, TlsSettings.Provider.JDK)) {
+            for (TlsSettings.Provider p : providers) {
                 if (p == TlsSettings.Provider.OPENSSL && !io.netty.handler.ssl.OpenSsl.isAvailable()) continue;
                 String name = p == TlsSettings.Provider.OPENSSL ? "BoringSSL" : "JDK";
-                results.add(report(progress, stream("TLS only (" + name + ", zero pages sent)", pki, p, false, false,
+                if (modes.contains("tls")) results.add(report(progress, stream("TLS only (" + name + ", zero pages sent)", pki, p, false, false,
                         totalBytes, source, target, streams)));
-                results.add(report(progress, stream("TLS + LZ4 + zero holes (" + name + ")", pki, p, true, true,
+                if (modes.contains("tls-lz4")) results.add(report(progress, stream("TLS + LZ4 + zero holes (" + name + ")", pki, p, true, true,
                         totalBytes, source, target, streams)));
             }
-            if (!verify(source, target)) throw new TransportException("bench: the receiver's copy differs from the source");
+            if (!modes.equals(List.of("memcpy")) && !verify(source, target)) throw new TransportException("bench: the receiver's copy differs from the source");
         } finally {
             try (var walk = Files.walk(pki)) {
                 walk.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
@@ -148,6 +161,10 @@ public final class TransportBench {
                 : TransportServer.start(bind, TlsSettings.fromDirectory(pki, "server", provider).serverContext(), sink);
              TransportClient client = pki == null ? TransportClient.create(null, 2, Wire.DEFAULT_IN_FLIGHT_BYTES, "bench")
                      : TransportClient.tls(TlsSettings.fromDirectory(pki, "client", provider), "bench")) {
+            try (RoundSender warm = RoundSender.open(client, server.address(), "warm-up", streams, compress, holes)) {
+                warm.sendPages(1, base, source);   // untimed: the JIT compiles the hot path first
+                warm.commit(new byte[0]);
+            }
             long t0 = System.nanoTime(), c0 = processCpuNanos(), f0 = minorFaults();
             long wire;
             try (RoundSender s = RoundSender.open(client, server.address(), "bench", streams, compress, holes)) {

@@ -46,6 +46,7 @@ public final class TransportServer implements AutoCloseable {
                     .option(ChannelOption.SO_REUSEADDR, true)
                     .childOption(ChannelOption.TCP_NODELAY, true)
                     .childOption(ChannelOption.ALLOCATOR, Transport.ALLOCATOR)
+                    .childOption(ChannelOption.RCVBUF_ALLOCATOR, Transport.receiveSizes())
                     .childHandler(new ChannelInitializer<SocketChannel>() {
                         @Override
                         protected void initChannel(SocketChannel ch) {
