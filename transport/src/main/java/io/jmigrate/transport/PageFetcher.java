@@ -56,19 +56,25 @@ public final class PageFetcher implements AutoCloseable {
         }
     }
 
-    /** Writes a batch's pages into {@code dst} at {@code at}: data pages copied, holes zeroed. */
+    /** Writes a batch's pages into {@code dst} at {@code at}: data pages copied (runs at a time), holes zeroed. */
     public static void copyInto(PageBatch b, MemorySegment dst, long at) {
         ByteBuf data = b.data();
         MemorySegment src = MemorySegment.ofBuffer(data.nioBuffer(data.readerIndex(), data.readableBytes()));
         long from = 0;
-        for (int p = 0; p < b.pageCount(); p++) {
-            MemorySegment page = dst.asSlice(at + (long) p * Wire.PAGE_SIZE, Wire.PAGE_SIZE);
-            if (b.isHole(p)) {
-                page.fill((byte) 0);
+        int count = b.pageCount();
+        for (int p = 0; p < count; ) {
+            boolean hole = b.isHole(p);
+            int q = p + 1;
+            while (q < count && b.isHole(q) == hole) q++;
+            long len = (long) (q - p) * Wire.PAGE_SIZE;
+            long to = at + (long) p * Wire.PAGE_SIZE;
+            if (hole) {
+                dst.asSlice(to, len).fill((byte) 0);
             } else {
-                MemorySegment.copy(src, from, page, 0, Wire.PAGE_SIZE);
-                from += Wire.PAGE_SIZE;
+                MemorySegment.copy(src, from, dst, to, len);
+                from += len;
             }
+            p = q;
         }
     }
 
