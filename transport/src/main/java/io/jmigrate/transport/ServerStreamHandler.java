@@ -59,7 +59,10 @@ final class ServerStreamHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         if (evt instanceof IdleStateEvent) {
-            fail(ctx, "stream " + streamIndex + " from " + peer + " was silent for " + TransportServer.IDLE_SECONDS + " s");
+            // a round's sender that went silent (host gone without a FIN) must not hold the round open for ever;
+            // an idle lazy-pages stream is simply waiting for the next fault
+            if (state != State.PAGES)
+                fail(ctx, "stream " + streamIndex + " from " + peer + " was silent for " + TransportServer.IDLE_SECONDS + " s");
             return;
         }
         super.userEventTriggered(ctx, evt);
