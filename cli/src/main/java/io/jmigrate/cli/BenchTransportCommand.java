@@ -10,7 +10,7 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 
 @Command(name = "bench-transport", mixinStandardHelpOptions = true,
-        description = {"Measure the data plane on loopback: realistic pages (30% zero, 40% text-like, 30% random)",
+        description = {"Measure the data plane on loopback: realistic pages (30%% zero, 40%% text-like, 30%% random)",
                 "streamed with TLS + LZ4, next to raw TCP, TLS only and memcpy in the same run. The receiver",
                 "verifies every batch and copies every page into its own memory, as a restore would.", ""})
 final class BenchTransportCommand implements Callable<Integer> {

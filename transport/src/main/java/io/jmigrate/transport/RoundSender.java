@@ -120,7 +120,7 @@ public final class RoundSender implements AutoCloseable {
         checkUsable();
         long size = pages.byteSize();
         if (size % Wire.PAGE_SIZE != 0) throw new IllegalArgumentException(size + " bytes is not a whole number of pages");
-        long batchBytes = (long) Wire.MAX_BATCH_PAGES * Wire.PAGE_SIZE;
+        long batchBytes = (long) Wire.SEND_BATCH_PAGES * Wire.PAGE_SIZE;
         int batches = (int) ((size + batchBytes - 1) / batchBytes);
         CountDownLatch done = new CountDownLatch(batches);
         for (long off = 0; off < size; off += batchBytes) {

@@ -158,7 +158,7 @@ final class ServerStreamHandler extends ChannelInboundHandlerAdapter {
         if (r.getNrPages() < 1 || r.getNrPages() > 1 << 20)
             throw new TransportException("page request for " + r.getNrPages() + " pages");
         MemorySegment seg = served.pages(r.getPid(), r.getVaddr(), r.getNrPages());
-        int perBatch = Wire.MAX_BATCH_PAGES;
+        int perBatch = Wire.SEND_BATCH_PAGES;
         int batches = (r.getNrPages() + perBatch - 1) / perBatch;
         ctx.write(Control.newBuilder().setPageReply(PageReply.newBuilder().setRequestId(r.getRequestId())
                 .setBatches(batches)).build());

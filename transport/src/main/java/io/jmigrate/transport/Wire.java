@@ -13,8 +13,13 @@ public final class Wire {
     public static final byte TYPE_CONTROL = 1;
     public static final byte TYPE_BATCH = 2;
 
-    /** Pages per batch at most: 512 KiB of memory, so a batch is compressed while it is still in cache. */
+    /** Pages per batch at most (512 KiB) that a receiver accepts. */
     public static final int MAX_BATCH_PAGES = 128;
+    /**
+     * Pages per batch a sender makes: 256 KiB stays in a core's L2 cache while it is scanned for zero pages,
+     * copied, checksummed and compressed.
+     */
+    public static final int SEND_BATCH_PAGES = 64;
     /** Control frames above this are split by the sender (file chunks); bounds what a receiver buffers per stream. */
     public static final int MAX_CONTROL_BYTES = 4 << 20;
     /** The largest frame a receiver accepts: anything bigger is a protocol error and closes the stream. */

@@ -1,6 +1,5 @@
 package io.jmigrate.transport;
 
-import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufAllocatorMetricProvider;
 import org.junit.jupiter.api.Test;
 
@@ -30,14 +29,14 @@ class BackPressureTest {
                 RoundSink inner = super.openRound(round, peer, streamCount);
                 return new RoundSink() {
                     public void file(String n, long o, byte[] c, boolean l) {}
-                    public void pages(PageBatch b) { java.util.concurrent.locks.LockSupport.parkNanos(4_000_000); }   // ~128 MB/s
+                    public void pages(PageBatch b) { java.util.concurrent.locks.LockSupport.parkNanos(4_000_000); }   // ~64 MB/s
                     public String commit(byte[] inv) { return "ok"; }
                     public void abort(String r) { inner.abort(r); }
                     public long bytesStored() { return 0; }
                 };
             }
         };
-        ByteBufAllocatorMetricProvider alloc = (ByteBufAllocatorMetricProvider) ByteBufAllocator.DEFAULT;
+        ByteBufAllocatorMetricProvider alloc = (ByteBufAllocatorMetricProvider) Transport.ALLOCATOR;
         AtomicLong maxDirect = new AtomicLong();
         AtomicBoolean sampling = new AtomicBoolean(true);
         long baseline = alloc.metric().usedDirectMemory();
