@@ -94,9 +94,11 @@ public final class TransportServer implements AutoCloseable {
 
     @Override
     public void close() {
-        listener.close().syncUninterruptibly();
+        // bounded waits: a page server stopped by SIGTERM (shutdown hook) once hung here for good waiting for the
+        // listener's close, with its event loop idle in epoll_wait
+        listener.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
         for (ServerSession s : sessions.values()) s.fail("the page server is shutting down");
-        workers.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
-        boss.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+        workers.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(10, TimeUnit.SECONDS);
+        boss.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(10, TimeUnit.SECONDS);
     }
 }
