@@ -45,6 +45,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * deletes the temporary directory: a partial round is never visible under the round's name.
  */
 final class RoundWriter implements RoundSink {
+    /** Metadata files are read whole to be checked: a sender may not make the receiver hold more than this. */
+    private static final long MAX_METADATA_FILE = 256L << 20;
     private final Path root;
     private final String round;
     private final Path tmp;
@@ -98,6 +100,8 @@ final class RoundWriter implements RoundSink {
                 openFiles.put(name, ch);
             }
             if (offset != ch.size()) throw new TransportException(name + ": chunk at offset " + offset + ", expected " + ch.size());
+            if (offset + content.length > MAX_METADATA_FILE)
+                throw new TransportException(name + " grows past " + (MAX_METADATA_FILE >> 20) + " MiB: not a metadata image");
             ByteBuffer b = ByteBuffer.wrap(content);
             while (b.hasRemaining()) ch.write(b, offset + b.position());
             bytesStored.addAndGet(content.length);
