@@ -4,6 +4,7 @@ import io.jmigrate.engine.dump.DumpOptions;
 import io.jmigrate.engine.dump.DumpResult;
 import io.jmigrate.engine.dump.Dumper;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
@@ -31,14 +32,18 @@ import java.util.concurrent.Callable;
                 "  jmigrate dump -t 4242 -D /tmp/img       # checkpoint; the tree stops",
                 "  jmigrate restore -D /tmp/img            # and carries on, same PIDs",
                 "  jmigrate dump -t 4242 -D /tmp/img --leave-running   # a snapshot",
+                "  jmigrate dump -t 4242 --page-server node2:7070      # straight to node2's page server",
                 "  jmigrate show -D /tmp/img               # what an image set holds"})
 final class DumpCommand implements Callable<Integer> {
     @Option(names = {"-t", "--tree"}, required = true, paramLabel = "PID", description = "PID of the root of the process tree to dump (its descendants come along)")
     int pid;
 
-    @Option(names = {"-D", "--images-dir"}, required = true, paramLabel = "DIR",
+    @Option(names = {"-D", "--images-dir"}, paramLabel = "DIR",
             description = "directory for the images (created if missing; an old image set there is replaced)")
     Path dir;
+
+    @Mixin
+    PageServerTarget target;
 
     @Option(names = "--leave-running", description = "resume the process after the dump instead of killing it")
     boolean leaveRunning;
@@ -58,12 +63,21 @@ final class DumpCommand implements Callable<Integer> {
     public Integer call() {
         DumpOptions options = DumpOptions.of(pid, dir).leavingRunning(leaveRunning).withParent(prev).withShellJob(shellJob)
                 .withProgress(verbose ? m -> System.err.println("dump: " + m) : m -> { });
-        DumpResult result = new Dumper().dump(options);
+        target.checkExclusive(dir);
+        DumpResult result;
+        if (target.networked()) {
+            try (PageServerTarget.Connection c = target.connect("dump-" + pid)) {
+                result = new Dumper().dump(options, c.sink());
+            }
+        } else {
+            result = new Dumper().dump(options);
+        }
         var s = result.stats();
-        System.err.printf("dumped PID %d to %s: %.1f MiB of memory%s, frozen %.1f ms%s%n", pid, dir,
+        System.err.printf("dumped PID %d to %s: %.1f MiB of memory%s, frozen %.1f ms%s%n", pid, result.imagesDir(),
                 s.getBytesWritten() / 1048576.0,
                 prev == null ? "" : String.format(" (%.1f MiB unchanged, left to %s)", s.getPagesInParent() * 4096 / 1048576.0, prev),
                 s.getFrozenNanos() / 1e6, leaveRunning ? " (left running)" : "");
+        if (target.networked()) System.out.println(result.imagesDir());   // the directory on the page server's host
         return 0;
     }
 }

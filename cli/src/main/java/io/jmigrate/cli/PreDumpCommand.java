@@ -26,9 +26,12 @@ final class PreDumpCommand implements Callable<Integer> {
     @Option(names = {"-t", "--tree"}, required = true, paramLabel = "PID", description = "PID of the process (tree) to pre-dump")
     int pid;
 
-    @Option(names = {"-D", "--images-dir"}, required = true, paramLabel = "DIR",
+    @Option(names = {"-D", "--images-dir"}, paramLabel = "DIR",
             description = "directory for this round's images (created if missing; an old image set there is replaced)")
     Path dir;
+
+    @picocli.CommandLine.Mixin
+    PageServerTarget target;
 
     @Option(names = "--prev-images-dir", paramLabel = "P", description = "the previous pre-dump round to build on")
     Path prev;
@@ -51,10 +54,18 @@ final class PreDumpCommand implements Callable<Integer> {
         PreDumper.Options options = PreDumper.Options.of(pid, dir).withParent(prev).withTracking(forced)
                 .withProgress(m -> { if (verbose || m.startsWith("warning:")) System.err.println("pre-dump: " + m); })
                 .withRounds(r -> System.err.println("pre-dump: " + r.describe()));
-        PreDumper.Result result = new PreDumper().preDump(options);
+        target.checkExclusive(dir);
+        PreDumper.Result result;
+        if (target.networked()) {
+            try (PageServerTarget.Connection c = target.connect("pre-dump-" + pid)) {
+                result = new PreDumper().preDump(options, c.sink());
+            }
+        } else {
+            result = new PreDumper().preDump(options);
+        }
         var s = result.stats();
         System.err.printf("pre-dumped PID %d to %s (%s): %.1f MiB copied, %.1f MiB unchanged, frozen %.1f ms, %.1f ms in all%n",
-                pid, dir, result.tracking(), s.getBytesWritten() / 1048576.0, s.getPagesInParent() * 4096 / 1048576.0,
+                pid, result.imagesDir(), result.tracking(), s.getBytesWritten() / 1048576.0, s.getPagesInParent() * 4096 / 1048576.0,
                 s.getFrozenNanos() / 1e6, s.getTotalNanos() / 1e6);
         return 0;
     }

@@ -7,7 +7,9 @@ import io.jmigrate.engine.compel.RemoteSyscalls;
 import io.jmigrate.engine.compel.StoppedThread;
 import io.jmigrate.engine.compel.Tracer;
 import io.jmigrate.engine.image.ImageKind;
+import io.jmigrate.engine.image.ImageSink;
 import io.jmigrate.engine.image.ImageWriter;
+import io.jmigrate.engine.image.PageSink;
 import io.jmigrate.engine.image.PagesWriter;
 import io.jmigrate.engine.image.proto.DumpStats;
 import io.jmigrate.engine.image.proto.FdTable;
@@ -67,8 +69,28 @@ public final class Dumper {
         }
     }
 
+    /**
+     * As {@link #dump(DumpOptions)}, into {@code sink} instead of a local directory ({@code imagesDir} is then
+     * unused): a page server, for one. The sink is committed only if the dump succeeds and aborted otherwise.
+     * Building on a pre-dump needs the parent set locally, so {@code prevImagesDir} is refused here.
+     */
+    public DumpResult dump(DumpOptions options, ImageSink sink) {
+        if (options.prevImagesDir() != null)
+            throw new DumpRefusedException("a dump into " + sink.destination() + " cannot build on a pre-dump yet"
+                    + " (--prev-images-dir needs a local image set): dump locally, then send-images");
+        sinkOverride = sink;
+        try {
+            return dump(options);
+        } finally {
+            sinkOverride = null;
+        }
+    }
+
+    /** Set by {@link #dump(DumpOptions, ImageSink)} for one dump; null: the local images directory. */
+    private volatile ImageSink sinkOverride;
+
     /** One process of the tree while it is being dumped. */
-    private record Member(int pid, PagesWriter pages, FrozenProcess frozen) {}
+    private record Member(int pid, PageSink pages, FrozenProcess frozen) {}
 
     /** What a process contributed to the image set. */
     private record Dumped(ProcessEntry entry, MemoryDumper memory, long memNanos, long dirtyPages) {}
@@ -92,6 +114,7 @@ public final class Dumper {
         for (int pid : tree) {
             if (pid != root) Preflight.check(procfs, pid);
             rehearse(pid);                               // refusals before an old image set is replaced
+            if (sinkOverride != null) refuseSharedMemory(pid, sinkOverride);
             rehearsedFds.put(pid, FdCollector.collect(procfs, pid, false, options.shellJob(), ourFds(pid)));   // running: socket queues are not read
         }
         PipeCollector.check(rehearsedFds);
@@ -105,20 +128,24 @@ public final class Dumper {
         TcpConnCollector.checkAcrossTree(rehearsedFds);
         TcpConnCollector.begin();
         UnixSocketCollector.acrossTree(rehearsedFds);
-        ImageWriter images = ImageWriter.create(options.imagesDir());
+        ImageSink images = sinkOverride != null ? sinkOverride : ImageWriter.create(options.imagesDir());
         List<Member> members = new ArrayList<>();
         try {
             // Before the freeze: room for the pages, so the frozen processes' writes do not wait for allocation.
-            Map<Integer, PagesWriter> pagesFiles = new HashMap<>();
+            Map<Integer, PageSink> pagesFiles = new HashMap<>();
             java.util.Set<Long> shmemEstimated = new java.util.HashSet<>();
             for (int pid : tree) {
-                PagesWriter pages = images.openPages(pid);
+                PageSink pages = images.openPages(pid);
+                if (!(pages instanceof PagesWriter file)) {
+                    pagesFiles.put(pid, pages);
+                    continue;                           // nothing to preallocate: pages leave as they are read
+                }
                 long estimate = estimatePrivateBytes(pid, shmemEstimated);
                 // on top of a pre-dump only the pages written since are copied (shared memory is not tracked: it may
                 // then outgrow this room, which only costs first-touch speed)
                 if (parent != null && parent.set.pids().contains(pid)) estimate = Math.min(estimate, expectedChanges(pid));
                 long t0 = System.nanoTime();
-                boolean preallocated = pages.preallocate(estimate);
+                boolean preallocated = file.preallocate(estimate);
                 options.progress().accept(String.format("pages file of PID %d: %s %.1f MiB in %.1f ms (before the freeze)", pid,
                         preallocated ? "preallocated" : "could not preallocate", estimate / 1048576.0, (System.nanoTime() - t0) / 1e6));
                 pagesFiles.put(pid, pages);
@@ -197,7 +224,7 @@ public final class Dumper {
                 for (int zombie : zombies) Reaper.awaitGone(zombie, java.time.Duration.ofSeconds(5));
             }
             options.progress().accept(options.leaveRunning() ? "resumed " + tree : "killed " + tree + " (images are complete)");
-            return new DumpResult(root, options.imagesDir(), stats.build());
+            return new DumpResult(root, images instanceof ImageWriter w ? w.directory() : java.nio.file.Path.of(images.destination()), stats.build());
         } catch (RuntimeException e) {
             images.abort();                      // discards the pages files too
             List<RuntimeException> unrepaired = new ArrayList<>();
@@ -214,7 +241,7 @@ public final class Dumper {
         }
     }
 
-    private Dumped dumpProcess(DumpOptions options, ImageWriter images, PagesWriter pages, FrozenProcess frozen,
+    private Dumped dumpProcess(DumpOptions options, ImageSink images, PageSink pages, FrozenProcess frozen,
                                FdTable fds, SharedMemoryCollector sharedMemory) {
         int pid = frozen.pid();
         Preflight.checkFrozen(procfs, pid);      // again, now that nothing can change: threads may have appeared
@@ -279,13 +306,15 @@ public final class Dumper {
             }
 
             long memStart = System.nanoTime();
-            int pagesFd = openInProcess(inLeader, scratch, pages.temporaryPath().toAbsolutePath().toString());
+            // the process writing its own pages is for the local file only
+            int pagesFd = pages instanceof PagesWriter file
+                    ? openInProcess(inLeader, scratch, file.temporaryPath().toAbsolutePath().toString()) : -1;
             if (pagesFd >= 0) memory.writeThroughProcess(new MemoryDumper.SelfWriter(inLeader, pagesFd, scratch + 4096));
             pageIndex = memory.dump(vmas, emptyVmas, pages, io.jmigrate.engine.image.ImageFormat.PAGES_DATA_OFFSET);
             long walked = System.nanoTime();
             if (pagesFd >= 0) inLeader.call("close pages file", SyscallNumbers.CLOSE, pagesFd);
             long shmemBytes = sharedMemory.bytesWritten;
-            shmemObjects = sharedMemory.dumpOwned(pid, vmas, fds, pages);      // objects this process is the first to use
+            shmemObjects = pages instanceof PagesWriter file ? sharedMemory.dumpOwned(pid, vmas, fds, file) : List.of();      // objects this process is the first to use
             if (!shmemObjects.isEmpty()) {
                 options.progress().accept(String.format("PID %d: %d shared memory object(s), %.1f MiB of contents",
                         pid, shmemObjects.size(), (sharedMemory.bytesWritten - shmemBytes) / 1048576.0));
@@ -355,6 +384,20 @@ public final class Dumper {
         ProcessCore.newBuilder().addThreads(io.jmigrate.engine.image.proto.ThreadCore.newBuilder()
                 .setRegs(RegsProto.toProto(new io.jmigrate.engine.sys.UserRegs(new long[io.jmigrate.engine.sys.UserRegs.WORDS])))).build();
         MmImage.newBuilder().addVmas(Vma.newBuilder()).build();
+    }
+
+    /**
+     * Shared memory contents go into the pages file by file offset, with no address a page server could index
+     * them by: such a tree is refused before it is touched.
+     */
+    private void refuseSharedMemory(int pid, ImageSink sink) {
+        for (Vma vma : VmaCollector.collect(pid, procfs.smaps(pid), ownUffd(pid))) {
+            if (vma.getShmemInode() != 0) {
+                throw new DumpRefusedException("mapping " + VmaCollector.hex(vma.getStart()) + "-" + VmaCollector.hex(vma.getEnd())
+                        + " (" + vma.getName() + ") of PID " + pid + " is shared memory, which a dump into "
+                        + sink.destination() + " cannot carry yet: dump into a local directory instead");
+            }
+        }
     }
 
     /** Opens {@code path} for writing inside the process; -1 if it cannot (fd limit, seccomp...): we copy instead. */

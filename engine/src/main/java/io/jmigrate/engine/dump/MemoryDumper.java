@@ -1,5 +1,6 @@
 package io.jmigrate.engine.dump;
 
+import io.jmigrate.engine.image.PageSink;
 import io.jmigrate.engine.image.PagesWriter;
 import io.jmigrate.engine.image.proto.PageIndex;
 import io.jmigrate.engine.image.proto.PageRun;
@@ -96,7 +97,7 @@ final class MemoryDumper {
      * @param empty start addresses of VMAs smaps showed with neither resident nor swapped pages: skipped without
      *              reading their pagemap (reservations of many GiB are common: JVM heaps, sanitizers, Go)
      */
-    PageIndex dump(List<Vma> vmas, java.util.Set<Long> empty, PagesWriter pages, long dataOffset) {
+    PageIndex dump(List<Vma> vmas, java.util.Set<Long> empty, PageSink pages, long dataOffset) {
         PageIndex.Builder index = PageIndex.newBuilder().setPagesFileDataOffset(dataOffset);
         long[] window = new long[WINDOW_PAGES];
         try (FileChannel procMem = FileChannel.open(Path.of("/proc", Integer.toString(pid), "mem"), StandardOpenOption.READ);
@@ -139,7 +140,7 @@ final class MemoryDumper {
         return index.clearRuns().addAllRuns(all).build();
     }
 
-    private void endRun(int kind, long start, long end, PagesWriter pages, PageIndex.Builder index, FileChannel procMem)
+    private void endRun(int kind, long start, long end, PageSink pages, PageIndex.Builder index, FileChannel procMem)
             throws IOException {
         if (kind == 1) addRun(start, end, pages, index, procMem);
         if (kind == 2) {
@@ -159,7 +160,7 @@ final class MemoryDumper {
         return true;
     }
 
-    private void addRun(long start, long end, PagesWriter pages, PageIndex.Builder index, FileChannel procMem) throws IOException {
+    private void addRun(long start, long end, PageSink pages, PageIndex.Builder index, FileChannel procMem) throws IOException {
         while (start < end) {
             if (pendingBytes == BATCH_BYTES || pendingRuns == MAX_RUNS_PER_BATCH) flush(pages, index, procMem);
             long len = Math.min(end - start, BATCH_BYTES - pendingBytes);
@@ -171,7 +172,7 @@ final class MemoryDumper {
         }
     }
 
-    private void flush(PagesWriter pages, PageIndex.Builder index, FileChannel procMem) throws IOException {
+    private void flush(PageSink pages, PageIndex.Builder index, FileChannel procMem) throws IOException {
         long t0 = System.nanoTime();
         if (batch == null && (pendingViaProcMem || selfWriter == null)) batch = ByteBuffer.allocateDirect(BATCH_BYTES);
         if (batch != null) batch.clear();
@@ -189,8 +190,9 @@ final class MemoryDumper {
             }
             batch.flip();
         } else if (selfWriter != null) {
-            long offset = pages.reserve(pendingBytes);
-            writeRunsThroughProcess(pages, offset);
+            PagesWriter file = (PagesWriter) pages;     // only ever set for the local pages file
+            long offset = file.reserve(pendingBytes);
+            writeRunsThroughProcess(file, offset);
             readNanos += System.nanoTime() - t0;
             recordRuns(index, offset);
             return;
@@ -204,11 +206,29 @@ final class MemoryDumper {
             batch.limit((int) pendingBytes);
         }
         long t1 = System.nanoTime();
-        long offset = pages.append(batch);
+        long offset = pages.wantsAddresses() ? appendRunByRun(pages) : pages.append(batch);
         long t2 = System.nanoTime();
         readNanos += t1 - t0;
         writeNanos += t2 - t1;
         recordRuns(index, offset);
+    }
+
+    /**
+     * A sink that rebuilds the index itself (a page server) gets each run with its address; runs that vanished
+     * under a running process's read are not sent, so they are not in its index either.
+     */
+    private long appendRunByRun(PageSink pages) {
+        long first = -1;
+        int at = 0;
+        for (int r = 0; r < pendingRuns; r++) {
+            int len = (int) ranges[2 * r + 1];
+            if (!dropped[r]) {
+                long offset = pages.append(ranges[2 * r], batch.slice(at, len));
+                if (first < 0) first = offset;
+            }
+            at += len;
+        }
+        return first;       // recordRuns counts on from it; such a sink ignores the offsets of the index we keep
     }
 
     private void writeRunsThroughProcess(PagesWriter pages, long offset) {

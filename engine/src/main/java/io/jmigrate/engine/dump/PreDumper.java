@@ -9,8 +9,9 @@ import io.jmigrate.engine.compel.RemoteSyscalls;
 import io.jmigrate.engine.compel.Tracer;
 import io.jmigrate.engine.image.ImageFormat;
 import io.jmigrate.engine.image.ImageKind;
+import io.jmigrate.engine.image.ImageSink;
 import io.jmigrate.engine.image.ImageWriter;
-import io.jmigrate.engine.image.PagesWriter;
+import io.jmigrate.engine.image.PageSink;
 import io.jmigrate.engine.image.proto.DumpStats;
 import io.jmigrate.engine.image.proto.Inventory;
 import io.jmigrate.engine.image.proto.PageIndex;
@@ -82,6 +83,24 @@ public final class PreDumper {
         }
     }
 
+    /**
+     * As {@link #preDump(Options)}, into {@code sink} (a page server) instead of {@code imagesDir}: a first round
+     * only, since a later round reads its parent's index and tracker state from a local set.
+     */
+    public Result preDump(Options options, ImageSink sink) {
+        if (options.prevImagesDir() != null)
+            throw new DumpRefusedException("a pre-dump into " + sink.destination() + " cannot build on an earlier round yet"
+                    + " (--prev-images-dir needs a local image set)");
+        sinkOverride = sink;
+        try {
+            return preDump(options);
+        } finally {
+            sinkOverride = null;
+        }
+    }
+
+    private volatile ImageSink sinkOverride;
+
     private Result round(Options options) {
         int root = options.pid();
         long startedAt = System.nanoTime();
@@ -92,7 +111,7 @@ public final class PreDumper {
             // refused now what the final dump would refuse, before a tracker is armed
             VmaCollector.collect(pid, procfs.smaps(pid), parent != null && parent.tracker(pid) != null);
         }
-        ImageWriter images = ImageWriter.create(options.imagesDir());
+        ImageSink images = sinkOverride != null ? sinkOverride : ImageWriter.create(options.imagesDir());
         List<DirtyTracker> trackers = new ArrayList<>();
         List<RoundStats> rounds = new ArrayList<>();
         DumpStats.Builder stats = DumpStats.newBuilder();
@@ -129,7 +148,7 @@ public final class PreDumper {
                 memory.whileRunning();
                 PageRanges parentPresent = continued == null ? null : parent.present(pid);
                 if (parentPresent != null) memory.againstParent(parentPresent, dirty);
-                PagesWriter pages = images.openPages(pid);
+                PageSink pages = images.openPages(pid);
                 PageIndex index = memory.dump(vmas, emptyVmas, pages, ImageFormat.PAGES_DATA_OFFSET);
                 pages.close();
                 images.writeMessage(ImageKind.PAGEMAP, pid, index);
@@ -159,7 +178,7 @@ public final class PreDumper {
             stats.setTotalNanos(System.nanoTime() - startedAt).setFrozenNanos(frozenNanos);
             images.commit(inventory.setDirtyTracking(used.label()).setCreatedUnixMs(System.currentTimeMillis())
                     .setStats(stats));
-            return new Result(options.imagesDir(), used, stats.build(), rounds);
+            return new Result(images instanceof ImageWriter w ? w.directory() : Path.of(images.destination()), used, stats.build(), rounds);
         } catch (RuntimeException e) {
             images.abort();
             throw e;       // the processes were never left frozen; an armed uffd only marks pages (see docs/pre-copy.md)

@@ -35,7 +35,7 @@ import java.util.zip.CRC32C;
  * <p>Thread-safe: different processes' files may be written from different threads. Each {@link PagesWriter} is
  * used by one thread at a time.
  */
-public final class ImageWriter implements AutoCloseable {
+public final class ImageWriter implements ImageSink {
     private enum State { OPEN, COMMITTED, ABORTED }
 
     private final Path dir;
@@ -101,11 +101,15 @@ public final class ImageWriter implements AutoCloseable {
 
     public Path directory() { return dir; }
 
+    @Override
+    public String destination() { return dir.toString(); }
+
     /**
      * Writes one proto image: {@code kind}'s file for {@code pid} (ignored for singleton kinds), durably, replacing
      * nothing this writer wrote before. Not for {@link ImageKind#INVENTORY} ({@link #commit}) or
      * {@link ImageKind#PAGES} ({@link #openPages}).
      */
+    @Override
     public void writeMessage(ImageKind kind, int pid, Message msg) {
         if (kind == ImageKind.INVENTORY)
             throw new IllegalArgumentException("inventory.img is written by commit(), last");
@@ -124,6 +128,7 @@ public final class ImageWriter implements AutoCloseable {
     }
 
     /** Starts pages-PID.img; its {@link PagesWriter#close()} completes it. */
+    @Override
     public PagesWriter openPages(int pid) {
         String name = ImageKind.PAGES.fileName(pid);
         reserve(name);
@@ -144,6 +149,7 @@ public final class ImageWriter implements AutoCloseable {
      * processes, the root among them), fills {@code format_version} and {@code files} (name, size and CRC32C of every
      * file written), and writes inventory.img last, durably. Returns the inventory written.
      */
+    @Override
     public synchronized Inventory commit(Inventory.Builder inventory) {
         checkOpen();
         if (!inProgress.isEmpty())
@@ -166,6 +172,7 @@ public final class ImageWriter implements AutoCloseable {
      * holds nothing that opens as an image set. Best effort; never throws for a failed deletion. No-op once aborted
      * or committed (a committed set is complete and stays), so it is safe on any cleanup path.
      */
+    @Override
     public void abort() {
         Set<PagesWriter> pages;
         Set<String> names;
@@ -222,6 +229,23 @@ public final class ImageWriter implements AutoCloseable {
     void pagesClosed(PagesWriter w, ImageFile record) {
         synchronized (this) { openPages.remove(w); }
         finish(w.name(), record, null);
+    }
+
+    /**
+     * The bytes of {@code kind}'s image file holding {@code msg} (header + payload), exactly as this writer writes
+     * it: what a sink that is not a directory sends instead.
+     */
+    public static byte[] fileBytes(ImageKind kind, Message msg) {
+        if (!kind.messageType().isInstance(msg))
+            throw new IllegalArgumentException(kind + " images hold " + kind.messageType().getSimpleName() + ", not "
+                    + msg.getClass().getSimpleName());
+        byte[] payload = msg.toByteArray();
+        CRC32C crc = new CRC32C();
+        crc.update(payload);
+        byte[] header = ImageFormat.Header.of(kind, payload.length, (int) crc.getValue()).toBytes();
+        byte[] whole = Arrays.copyOf(header, header.length + payload.length);
+        System.arraycopy(payload, 0, whole, header.length, payload.length);
+        return whole;
     }
 
     /** Writes header + payload to NAME.tmp, fsyncs, renames to NAME; returns the inventory record. */
