@@ -67,6 +67,7 @@ final class PreDumpCommand implements Callable<Integer> {
         System.err.printf("pre-dumped PID %d to %s (%s): %.1f MiB copied, %.1f MiB unchanged, frozen %.1f ms, %.1f ms in all%n",
                 pid, result.imagesDir(), result.tracking(), s.getBytesWritten() / 1048576.0, s.getPagesInParent() * 4096 / 1048576.0,
                 s.getFrozenNanos() / 1e6, s.getTotalNanos() / 1e6);
+        if (target.networked()) System.out.println(result.imagesDir());   // the directory on the page server's host
         return 0;
     }
 }

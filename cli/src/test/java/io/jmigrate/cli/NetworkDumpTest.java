@@ -1,0 +1,339 @@
+package io.jmigrate.cli;
+
+import io.jmigrate.engine.image.ImageSet;
+import io.jmigrate.engine.image.proto.PageRun;
+import io.jmigrate.engine.image.proto.Vma;
+import io.jmigrate.engine.sys.Prctl;
+import io.jmigrate.engine.sys.Reaper;
+import io.jmigrate.engine.sys.Signals;
+import io.jmigrate.engine.sys.Spawn;
+import io.jmigrate.pageserver.PageServer;
+import io.jmigrate.transport.Certificates;
+import io.jmigrate.transport.TlsSettings;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.BooleanSupplier;
+import java.util.function.Predicate;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+/**
+ * dump and pre-dump --page-server: a running memhog is dumped straight into a page server over real TLS on
+ * loopback (no local images), restored from the directory the page server stored, and memhog verifies its memory
+ * page for page; the received set describes what a local dump describes. A page server that is down or refuses
+ * our certificate, and a dump that fails after connecting, leave the process running and nothing committed.
+ */
+class NetworkDumpTest {
+    private static final Duration TIMEOUT = Duration.ofSeconds(60);
+    private static final Pattern TICK = Pattern.compile("tick (\\d+) cursor \\d+");
+    private static final int MIB = 8;
+
+    @TempDir
+    Path tmp;
+
+    private Path pki, received;
+    private PageServer server;
+    private final List<String> serverLog = new CopyOnWriteArrayList<>();
+    private final List<Integer> started = new ArrayList<>();
+
+    record Run(int exit, String out, String err) {
+        List<String> errLines() { return err.lines().toList(); }
+    }
+
+    @BeforeAll
+    static void becomeSubreaper() {
+        Prctl.becomeChildSubreaper();   // restored processes re-parent to us, so we can reap them
+    }
+
+    @BeforeEach
+    void startPageServer() {
+        pki = tmp.resolve("pki");
+        Certificates.initCa(pki, "test CA", Duration.ofDays(1));
+        Certificates.issue(pki, "server", List.of("127.0.0.1"), Duration.ofDays(1));
+        Certificates.issue(pki, "client", List.of(), Duration.ofDays(1));
+        received = tmp.resolve("received");
+        server = PageServer.start(new InetSocketAddress("127.0.0.1", 0),
+                TlsSettings.fromDirectory(pki, "server", TlsSettings.Provider.AUTO).serverContext(), received, serverLog::add);
+    }
+
+    @AfterEach
+    void stopEverything() {
+        for (int pid : started) if (Signals.exists(pid)) Reaper.killAndReap(pid, Duration.ofSeconds(10));
+        if (server != null) server.close();
+    }
+
+    private String serverAddress() { return "127.0.0.1:" + server.address().getPort(); }
+
+    private List<String> tls(Path certs, String name) {
+        return List.of("--certs", certs.toString(), "--cert-name", name);
+    }
+
+    @Test
+    void aDumpToAPageServerRestoresFromWhatItStored() {
+        Path log = tmp.resolve("memhog.log");
+        int pid = startMemhog(log);
+        awaitLog(log, "3 ticks", l -> lastTick(l) >= 3);
+        String p = Integer.toString(pid);
+
+        // what a local dump describes, taken a moment before (memhog keeps its mappings and touched pages)
+        Path local = tmp.resolve("local");
+        Run snapshot = jmigrate("dump", "-t", p, "-D", local.toString(), "--leave-running");
+        assertEquals(0, snapshot.exit(), snapshot.err());
+
+        Run dump = jmigrate(args(List.of("dump", "-t", p, "--page-server", serverAddress(), "--round", "final"),
+                tls(pki, "client")));
+        assertEquals(0, dump.exit(), dump.err());
+        Path finalDir = received.resolve("final");
+        assertEquals(finalDir + "\n", dump.out(), "prints the directory on the page server's host");
+        assertTrue(dump.err().startsWith("dumped PID " + pid + " to " + finalDir), dump.err());
+        assertTrue(Reaper.awaitGone(pid, Duration.ofSeconds(10)), "dump killed the process");
+        long ticksAtDump = lastTick(lines(log));
+        assertFalse(Files.exists(Path.of("final")), "nothing written locally");
+
+        ImageSet got = ImageSet.open(finalDir), want = ImageSet.open(local);   // checksums of every file
+        assertEquals(want.pids(), got.pids());
+        assertEquals(want.inventory().getRootPid(), got.inventory().getRootPid());
+        for (int each : want.pids()) {
+            assertEquals(vmaShapes(want, each), vmaShapes(got, each), "VMAs of PID " + each);
+            assertEquals(pageCount(want, each), pageCount(got, each), "pages of PID " + each);
+            assertEquals(want.core(each).getThreadsCount(), got.core(each).getThreadsCount());
+        }
+        assertTrue(pageCount(got, pid) >= MIB * 256L, "memhog's whole buffer was sent: " + pageCount(got, pid));
+
+        Run restore = jmigrate("restore", "-D", finalDir.toString());
+        assertEquals(0, restore.exit(), restore.err());
+        assertEquals(pid + "\n", restore.out());
+        // memhog verifies 256 pages a tick: MIB * 256 / 256 ticks later it has checked every page it had
+        List<String> after = awaitLog(log, "every page verified after the restore",
+                l -> lastTick(l) >= ticksAtDump + MIB + 2 || l.stream().anyMatch(s -> s.startsWith("CORRUPT")));
+        assertConsecutiveTicks(after);
+    }
+
+    @Test
+    void aPreDumpToAPageServerIsStoredAsAPreDumpAndAChainOverTheNetworkIsRefusedInOneLine() {
+        Path log = tmp.resolve("memhog-pre.log");
+        int pid = startMemhog(log);
+        awaitLog(log, "3 ticks", l -> lastTick(l) >= 3);
+        String p = Integer.toString(pid);
+
+        Run pre = jmigrate(args(List.of("pre-dump", "-t", p, "--page-server", serverAddress()), tls(pki, "client")));
+        assertEquals(0, pre.exit(), pre.err());
+        Path preDir = received.resolve("pre-dump-" + pid);
+        assertEquals(preDir + "\n", pre.out());
+        assertTrue(Signals.exists(pid), "pre-dump leaves the process running");
+        ImageSet set = ImageSet.open(preDir);
+        assertTrue(set.inventory().getPreDump());
+        assertTrue(pageCount(set, pid) >= MIB * 256L, "round 1 copies everything: " + pageCount(set, pid));
+
+        // a later round needs its parent's index and tracker state locally
+        Run second = jmigrate(args(List.of("pre-dump", "-t", p, "--page-server", serverAddress(), "--round", "pre-2",
+                "--prev-images-dir", preDir.toString()), tls(pki, "client")));
+        assertEquals(1, second.exit());
+        assertEquals(1, second.errLines().size(), second.err());
+        assertTrue(second.err().startsWith("jmigrate: a pre-dump into page server"), second.err());
+        Run fin = jmigrate(args(List.of("dump", "-t", p, "--page-server", serverAddress(), "--round", "fin",
+                "--prev-images-dir", preDir.toString()), tls(pki, "client")));
+        assertEquals(1, fin.exit());
+        assertEquals(1, fin.errLines().size(), fin.err());
+        assertTrue(fin.err().contains("cannot build on a pre-dump yet"), fin.err());
+        assertFalse(Files.exists(received.resolve("fin")));
+        long before = lastTick(lines(log));
+        awaitLog(log, "ticks after the refusals", l -> lastTick(l) >= before + 3);
+        assertConsecutiveTicks(lines(log));
+    }
+
+    @Test
+    void aPageServerThatIsDownOrRefusesOurCertificateFailsInOneLineAndTheProcessRunsOn() throws IOException {
+        Path log = tmp.resolve("memhog-fail.log");
+        int pid = startMemhog(log);
+        awaitLog(log, "3 ticks", l -> lastTick(l) >= 3);
+        String p = Integer.toString(pid);
+
+        int closedPort;
+        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            closedPort = s.getLocalPort();
+        }
+        Run down = jmigrate(args(List.of("dump", "-t", p, "--page-server", "127.0.0.1:" + closedPort), tls(pki, "client")));
+        assertEquals(1, down.exit());
+        assertEquals(1, down.errLines().size(), down.err());
+        assertTrue(down.err().startsWith("jmigrate: "), down.err());
+        assertEquals("", down.out());
+        System.out.print("page server down: " + down.err());
+
+        // a certificate of another cluster: the TLS handshake with the page server fails (mutual authentication)
+        Path otherPki = tmp.resolve("other-pki");
+        Certificates.initCa(otherPki, "other CA", Duration.ofDays(1));
+        Certificates.issue(otherPki, "client", List.of(), Duration.ofDays(1));
+        Run refused = jmigrate(args(List.of("dump", "-t", p, "--page-server", serverAddress(), "--round", "x"),
+                tls(otherPki, "client")));
+        assertEquals(1, refused.exit());
+        assertEquals(1, refused.errLines().size(), refused.err());
+        assertTrue(refused.err().startsWith("jmigrate: "), refused.err());
+        assertFalse(Files.exists(received.resolve("x")));
+        System.out.print("certificate refused: " + refused.err());
+
+        // our certificate from another CA next to this cluster's ca.crt: refused before any connection is made
+        Path mixed = Files.createDirectories(tmp.resolve("mixed-pki"));
+        Files.copy(pki.resolve("ca.crt"), mixed.resolve("ca.crt"));
+        Files.copy(otherPki.resolve("client.crt"), mixed.resolve("client.crt"));
+        Files.copy(otherPki.resolve("client.key"), mixed.resolve("client.key"));
+        Run foreign = jmigrate(args(List.of("dump", "-t", p, "--page-server", serverAddress(), "--round", "y"),
+                tls(mixed, "client")));
+        assertEquals(1, foreign.exit());
+        assertEquals(1, foreign.errLines().size(), foreign.err());
+        assertTrue(foreign.err().contains("was not signed by the CA in"), foreign.err());
+        assertFalse(Files.exists(received.resolve("y")));
+
+        assertTrue(Signals.exists(pid));
+        long before = lastTick(lines(log));
+        awaitLog(log, "ticks after the failures", l -> lastTick(l) >= before + 3);
+        assertConsecutiveTicks(lines(log));
+    }
+
+    @Test
+    void aDumpThatFailsAfterConnectingLeavesTheProcessRunningAndTheRoundUncommitted() {
+        Path log = tmp.resolve("shmem.log");
+        Path fixture = Path.of(System.getProperty("jmigrate.fixtures", "../fixtures/build"), "shmem").toAbsolutePath();
+        int pid = Spawn.spawn(Spawn.Request.of(List.of(fixture.toString(), log.toString(), tmp.resolve("shmem.data").toString()))
+                .withOutput(tmp.resolve("shmem.out")).withCwd(tmp));
+        started.add(pid);
+        awaitLog(log, "the child", l -> l.stream().anyMatch(s -> s.startsWith("child ")));
+        awaitLog(log, "2 ticks", l -> l.stream().filter(s -> s.startsWith("tick ")).count() >= 2);
+        Run dump = jmigrate(args(List.of("dump", "-t", Integer.toString(pid), "--page-server", serverAddress(),
+                "--round", "shm"), tls(pki, "client")));
+        assertEquals(1, dump.exit());
+        assertEquals(1, dump.errLines().size(), dump.err());
+        assertTrue(dump.err().contains("is shared memory"), dump.err());
+        System.out.print("refused after connecting: " + dump.err());
+        await("the page server discarded the round", () -> server.transport().roundsAborted() >= 1);
+        assertFalse(Files.exists(received.resolve("shm")), "not committed");
+        assertTrue(Signals.exists(pid));
+        long ticks = lines(log).stream().filter(s -> s.startsWith("tick ")).count();
+        awaitLog(log, "ticks after the refusal", l -> l.stream().filter(s -> s.startsWith("tick ")).count() >= ticks + 3);
+        assertFalse(lines(log).stream().anyMatch(s -> s.startsWith("CORRUPT")), lines(log).toString());
+    }
+
+    // ---- helpers ---------------------------------------------------------------------------------------------
+
+    private static String[] args(List<String> a, List<String> b) {
+        List<String> all = new ArrayList<>(a);
+        all.addAll(b);
+        return all.toArray(String[]::new);
+    }
+
+    private static List<String> vmaShapes(ImageSet set, int pid) {
+        return set.mm(pid).getVmasList().stream().map(NetworkDumpTest::shape).toList();
+    }
+
+    private static String shape(Vma v) {
+        return Long.toHexString(v.getStart()) + "-" + Long.toHexString(v.getEnd()) + " " + v.getProt() + " " + v.getFlags()
+                + " " + v.getName();
+    }
+
+    private static long pageCount(ImageSet set, int pid) {
+        return set.pageIndex(pid).getRunsList().stream().mapToLong(PageRun::getNrPages).sum();
+    }
+
+    private static synchronized Run jmigrate(String... args) {
+        PrintStream out = System.out, err = System.err;
+        ByteArrayOutputStream outBytes = new ByteArrayOutputStream(), errBytes = new ByteArrayOutputStream();
+        int exit;
+        try (PrintStream o = new PrintStream(outBytes, true, StandardCharsets.UTF_8);
+             PrintStream e = new PrintStream(errBytes, true, StandardCharsets.UTF_8)) {
+            System.setOut(o);
+            System.setErr(e);
+            exit = Main.execute(args);
+        } finally {
+            System.setOut(out);
+            System.setErr(err);
+        }
+        return new Run(exit, outBytes.toString(StandardCharsets.UTF_8), errBytes.toString(StandardCharsets.UTF_8));
+    }
+
+    private int startMemhog(Path log) {
+        Path memhog = Path.of(System.getProperty("jmigrate.fixtures", "../fixtures/build"), "memhog").toAbsolutePath();
+        if (!Files.isExecutable(memhog)) fail(memhog + " is not built (make -C fixtures)");
+        int pid = Spawn.spawn(Spawn.Request.of(List.of(memhog.toString(), log.toString(), Integer.toString(MIB), "sleep"))
+                .withOutput(log).withCwd(log.getParent()));
+        started.add(pid);
+        return pid;
+    }
+
+    private static List<String> lines(Path log) {
+        try {
+            return Files.exists(log) ? Files.readAllLines(log) : List.of();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    private static void await(String what, BooleanSupplier condition) {
+        long deadline = System.nanoTime() + TIMEOUT.toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) fail("timed out waiting for " + what);
+            try {
+                Thread.sleep(5);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                fail("interrupted");
+            }
+        }
+    }
+
+    private static List<String> awaitLog(Path log, String what, Predicate<List<String>> condition) {
+        long deadline = System.nanoTime() + TIMEOUT.toNanos();
+        while (true) {
+            List<String> lines = lines(log);
+            if (condition.test(lines)) return lines;
+            if (System.nanoTime() > deadline) fail("timed out waiting for " + what + "; log: " + lines);
+            try {
+                Thread.sleep(5);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                fail("interrupted");
+            }
+        }
+    }
+
+    private static long lastTick(List<String> lines) {
+        for (int i = lines.size() - 1; i >= 0; i--) {
+            Matcher m = TICK.matcher(lines.get(i));
+            if (m.matches()) return Long.parseLong(m.group(1));
+        }
+        return 0;
+    }
+
+    private static void assertConsecutiveTicks(List<String> lines) {
+        assertFalse(lines.stream().anyMatch(l -> l.startsWith("CORRUPT")), () -> "memory corrupt: " + lines);
+        long previous = 0;
+        for (String line : lines) {
+            Matcher m = TICK.matcher(line);
+            if (!m.matches()) continue;
+            long tick = Long.parseLong(m.group(1));
+            if (tick != previous + 1) fail("ticks not consecutive: " + previous + " then " + line);
+            previous = tick;
+        }
+        assertEquals(1, lines.stream().filter(l -> l.startsWith("start ")).count(), "the program never restarted");
+    }
+}
