@@ -170,6 +170,12 @@ class NetworkDumpTest {
         awaitLog(log, "3 ticks", l -> lastTick(l) >= 3);
         String p = Integer.toString(pid);
 
+        Run both = jmigrate("dump", "-t", p, "-D", tmp.resolve("img").toString(), "--page-server", serverAddress());
+        assertEquals(List.of("jmigrate: give -D DIR or --page-server ADDR:PORT, not both"), both.errLines());
+        Run neither = jmigrate("pre-dump", "-t", p);
+        assertEquals(List.of("jmigrate: give -D DIR or --page-server ADDR:PORT"), neither.errLines());
+        assertFalse(Files.exists(tmp.resolve("img")));
+
         int closedPort;
         try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
             closedPort = s.getLocalPort();
