@@ -240,6 +240,37 @@ class NetworkDumpTest {
         assertFalse(lines(log).stream().anyMatch(s -> s.startsWith("CORRUPT")), lines(log).toString());
     }
 
+    @Test
+    void aPageServerThatFailsWhileTheProcessIsFrozenLeavesItRunningAndTheRoundUncommitted() throws Exception {
+        // the page server's disk fills up (a 4 MiB tmpfs for 8 MiB of memory) in the middle of the frozen dump
+        Path full = Files.createDirectories(tmp.resolve("full"));
+        Process mount = new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", full.toString())
+                .redirectErrorStream(true).start();
+        String mountOutput = new String(mount.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        org.junit.jupiter.api.Assumptions.assumeTrue(mount.waitFor() == 0, "cannot mount a small tmpfs here: " + mountOutput);
+        try (PageServer small = PageServer.start(new InetSocketAddress("127.0.0.1", 0),
+                TlsSettings.fromDirectory(pki, "server", TlsSettings.Provider.AUTO).serverContext(), full, serverLog::add)) {
+            Path log = tmp.resolve("memhog-full.log");
+            int pid = startMemhog(log);
+            awaitLog(log, "3 ticks", l -> lastTick(l) >= 3);
+            Run dump = jmigrate(args(List.of("dump", "-t", Integer.toString(pid), "--page-server",
+                    "127.0.0.1:" + small.address().getPort(), "--round", "big", "--no-compress"), tls(pki, "client")));
+            assertEquals(1, dump.exit(), dump.err());
+            assertEquals(1, dump.errLines().size(), dump.err());
+            System.out.print("page server disk full: " + dump.err());
+            assertTrue(Signals.exists(pid), "the process was resumed, not killed");
+            await("the page server discarded the round", () -> small.transport().roundsAborted() >= 1);
+            try (var left = Files.list(full)) {
+                assertEquals(List.of(), left.toList(), "nothing of the round is left on the page server");
+            }
+            long before = lastTick(lines(log));
+            awaitLog(log, "ticks after the failed dump", l -> lastTick(l) >= before + 3);
+            assertConsecutiveTicks(lines(log));
+        } finally {
+            new ProcessBuilder("umount", full.toString()).start().waitFor();
+        }
+    }
+
     // ---- helpers ---------------------------------------------------------------------------------------------
 
     private static String[] args(List<String> a, List<String> b) {
