@@ -19,7 +19,8 @@ import picocli.CommandLine.Command;
                 "  jmigrate demo                          all of the above on a bundled workload",
                 ""},
         subcommands = {DumpCommand.class, PreDumpCommand.class, RestoreCommand.class, ShowCommand.class, CheckCommand.class,
-                DemoCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
+                DemoCommand.class, BenchCommand.class, CertsCommand.class, PageServerCommand.class,
+                SendImagesCommand.class, BenchTransportCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

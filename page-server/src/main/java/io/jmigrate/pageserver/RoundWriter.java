@@ -1,0 +1,288 @@
+package io.jmigrate.pageserver;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import io.jmigrate.engine.image.ImageFormat;
+import io.jmigrate.engine.image.ImageKind;
+import io.jmigrate.engine.image.ImageSet;
+import io.jmigrate.engine.image.proto.ImageFile;
+import io.jmigrate.engine.image.proto.Inventory;
+import io.jmigrate.engine.image.proto.PageIndex;
+import io.jmigrate.engine.image.proto.PageRun;
+import io.jmigrate.transport.PageBatch;
+import io.jmigrate.transport.RoundSink;
+import io.jmigrate.transport.TransportException;
+import io.jmigrate.transport.Wire;
+import io.netty.buffer.ByteBuf;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Writes one received round as an image set in the format of docs/image-format.md.
+ *
+ * <p>Everything goes into a hidden temporary directory {@code .ROUND.partial-UUID} beside the final one. Metadata
+ * files arrive whole and are checked (magic, kind, checksum) and stored as they are. Pages arrive as batches from
+ * several streams at once: each batch gets the next free room in its process's pages file and is written there
+ * positionally, zero pages left as sparse holes (they read back as zeros). The commit then writes what only the
+ * receiver knows: each {@code pagemap-PID.img} (the batches sorted by address), each pages file's header and
+ * checksum, and {@code inventory.img} from the sender's inventory with the file list rebuilt. The set is opened
+ * with the engine's {@code ImageSet} as a last check, then the directory is renamed to its final name. An abort
+ * deletes the temporary directory: a partial round is never visible under the round's name.
+ */
+final class RoundWriter implements RoundSink {
+    /** Metadata files are read whole to be checked: a sender may not make the receiver hold more than this. */
+    private static final long MAX_METADATA_FILE = 256L << 20;
+    private final Path root;
+    private final String round;
+    private final Path tmp;
+    private final Map<Integer, PidPages> pages = new ConcurrentHashMap<>();
+    private final Map<String, FileChannel> openFiles = new ConcurrentHashMap<>();
+    private final AtomicLong bytesStored = new AtomicLong();
+    private final Map<String, ImageFile> pagesRecords = new ConcurrentHashMap<>();
+    private volatile boolean ended;
+
+    /** One process's pages file while it is being received. */
+    private static final class PidPages {
+        final Path file;
+        final FileChannel ch;
+        final AtomicLong nextOffset = new AtomicLong(ImageFormat.PAGES_DATA_OFFSET);
+        final ConcurrentLinkedQueue<long[]> runs = new ConcurrentLinkedQueue<>();   // {vaddr, pages, file offset}
+
+        PidPages(Path file) throws IOException {
+            this.file = file;
+            this.ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, StandardOpenOption.READ);
+        }
+    }
+
+    RoundWriter(Path root, String round) {
+        this.root = root;
+        this.round = round;
+        this.tmp = root.resolve("." + round + ".partial-" + UUID.randomUUID());
+        try {
+            Files.createDirectories(tmp);
+        } catch (IOException e) {
+            throw new TransportException("cannot create " + tmp + ": " + e.getMessage(), e);
+        }
+    }
+
+    Path temporaryDirectory() { return tmp; }
+
+    @Override
+    public long bytesStored() { return bytesStored.get(); }
+
+    @Override
+    public void file(String name, long offset, byte[] content, boolean last) {
+        ImageKind kind = ImageKind.ofFileName(name);
+        if (kind == null) throw new TransportException("'" + name + "' is not an image file name");
+        if (kind == ImageKind.INVENTORY || kind == ImageKind.PAGES || kind == ImageKind.PAGEMAP)
+            throw new TransportException(name + " is written by the receiver, not sent as a file");
+        Path part = tmp.resolve(name + ".part");
+        try {
+            FileChannel ch = openFiles.get(name);
+            if (ch == null) {
+                if (offset != 0) throw new TransportException(name + " arrived starting at offset " + offset);
+                ch = FileChannel.open(part, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, StandardOpenOption.READ);
+                openFiles.put(name, ch);
+            }
+            if (offset != ch.size()) throw new TransportException(name + ": chunk at offset " + offset + ", expected " + ch.size());
+            if (offset + content.length > MAX_METADATA_FILE)
+                throw new TransportException(name + " grows past " + (MAX_METADATA_FILE >> 20) + " MiB: not a metadata image");
+            ByteBuffer b = ByteBuffer.wrap(content);
+            while (b.hasRemaining()) ch.write(b, offset + b.position());
+            bytesStored.addAndGet(content.length);
+            if (last) {
+                openFiles.remove(name);
+                byte[] whole = new byte[(int) ch.size()];
+                ByteBuffer wb = ByteBuffer.wrap(whole);
+                while (wb.hasRemaining()) if (ch.read(wb, wb.position()) < 0) break;
+                ImageFiles.checkProtoFile(name, whole);
+                ch.force(true);
+                ch.close();
+                Files.move(part, tmp.resolve(name), StandardCopyOption.ATOMIC_MOVE);
+            }
+        } catch (IOException e) {
+            throw new TransportException("cannot write " + part + ": " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public void pages(PageBatch batch) {
+        if (ended) throw new TransportException("round " + round + " has ended");
+        PidPages p = pages.computeIfAbsent(batch.pid(), pid -> {
+            try {
+                return new PidPages(tmp.resolve(ImageKind.PAGES.fileName(pid) + ".part"));
+            } catch (IOException e) {
+                throw new TransportException("cannot create the pages file of pid " + pid + " in " + tmp + ": " + e.getMessage(), e);
+            }
+        });
+        long offset = p.nextOffset.getAndAdd(batch.byteLength());
+        ByteBuf data = batch.data();
+        int from = data.readerIndex();
+        try {
+            int count = batch.pageCount();
+            for (int i = 0; i < count; ) {
+                if (batch.isHole(i)) { i++; continue; }
+                int j = i;
+                while (j < count && !batch.isHole(j)) j++;
+                int len = (j - i) * Wire.PAGE_SIZE;
+                ByteBuffer src = data.nioBuffer(from, len);
+                long at = offset + (long) i * Wire.PAGE_SIZE;
+                while (src.hasRemaining()) at += p.ch.write(src, at);
+                from += len;
+                i = j;
+            }
+        } catch (IOException e) {
+            throw new TransportException("cannot write " + p.file + ": " + e.getMessage(), e);
+        }
+        p.runs.add(new long[]{batch.vaddr(), batch.pageCount(), offset});
+        bytesStored.addAndGet(batch.byteLength());
+    }
+
+    @Override
+    public String commit(byte[] inventoryBytes) {
+        ended = true;
+        try {
+            if (!openFiles.isEmpty()) throw new TransportException("files not complete at commit: " + openFiles.keySet());
+            Inventory inventory;
+            try {
+                inventory = Inventory.parseFrom(inventoryBytes);
+            } catch (InvalidProtocolBufferException e) {
+                throw new TransportException("the commit's inventory is malformed: " + e.getMessage());
+            }
+            for (Map.Entry<Integer, PidPages> e : pages.entrySet()) finishPages(e.getKey(), e.getValue());
+            // a process with memory images but not one page sent still gets (empty) pages and pagemap files
+            try (DirectoryStream<Path> ds = Files.newDirectoryStream(tmp, "mm-*.img")) {
+                for (Path mm : ds) {
+                    int pid = ImageKind.pidOf(mm.getFileName().toString());
+                    if (pid > 0 && !pages.containsKey(pid)) {
+                        PidPages empty = new PidPages(tmp.resolve(ImageKind.PAGES.fileName(pid) + ".part"));
+                        finishPages(pid, empty);
+                    }
+                }
+            }
+            writeInventory(inventory);
+            ImageFiles.fsyncDirectory(tmp);
+            if (Files.exists(tmp.resolve(ImageKind.PSTREE.fileName(0)))) ImageSet.open(tmp, false);   // the engine's own check
+            Path target = root.resolve(round);
+            Path old = null;
+            if (Files.exists(target)) {
+                old = root.resolve("." + round + ".old-" + UUID.randomUUID());
+                Files.move(target, old, StandardCopyOption.ATOMIC_MOVE);
+            }
+            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+            ImageFiles.fsyncDirectory(root);
+            if (old != null) deleteTree(old);
+            return target.toString();
+        } catch (IOException e) {
+            abort("commit failed");
+            throw new TransportException("cannot commit round " + round + " in " + tmp + ": " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            abort("commit failed");
+            if (e instanceof TransportException) throw e;
+            throw new TransportException("cannot commit round " + round + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Sorts the runs by address into pagemap-PID.img and completes pages-PID.img (length, header, checksum). */
+    private void finishPages(int pid, PidPages p) throws IOException {
+        List<long[]> runs = new ArrayList<>(p.runs);
+        runs.sort(Comparator.comparingLong(r -> r[0]));
+        PageIndex.Builder index = PageIndex.newBuilder().setPagesFileDataOffset(ImageFormat.PAGES_DATA_OFFSET);
+        long[] cur = null;
+        for (long[] r : runs) {
+            if (cur != null && Long.compareUnsigned(r[0], cur[0] + cur[1] * Wire.PAGE_SIZE) < 0)
+                throw new TransportException("pid " + pid + ": page 0x" + Long.toHexString(r[0]) + " was sent twice in round " + round);
+            if (cur != null && r[0] == cur[0] + cur[1] * Wire.PAGE_SIZE && r[2] == cur[2] + cur[1] * Wire.PAGE_SIZE) {
+                cur[1] += r[1];    // contiguous in memory and in the file: one run
+                continue;
+            }
+            if (cur != null) index.addRuns(PageRun.newBuilder().setVaddr(cur[0]).setNrPages(cur[1]).setFileOffset(cur[2]));
+            cur = r.clone();
+        }
+        if (cur != null) index.addRuns(PageRun.newBuilder().setVaddr(cur[0]).setNrPages(cur[1]).setFileOffset(cur[2]));
+
+        long end = p.nextOffset.get();
+        long payload = end - ImageFormat.PAGES_DATA_OFFSET;
+        FileChannel ch = p.ch;
+        if (ch.size() < end) ch.write(ByteBuffer.allocate(1), end - 1);   // a trailing hole still counts
+        int payloadCrc = ImageFiles.crc(ch, ImageFormat.PAGES_DATA_OFFSET, payload);
+        ByteBuffer head = ImageFiles.header(ImageKind.PAGES, payload, payloadCrc, ImageFormat.PAGE_SIZE);
+        java.util.zip.CRC32C headCrc = new java.util.zip.CRC32C();
+        headCrc.update(head.duplicate());
+        while (head.hasRemaining()) ch.write(head, head.position());
+        String name = ImageKind.PAGES.fileName(pid);
+        pagesRecords.put(name, ImageFile.newBuilder().setName(name).setSize(end)
+                .setCrc32C(ImageFiles.pagesInventoryCrc((int) headCrc.getValue(), payloadCrc, payload)).build());
+        ch.force(true);
+        ch.close();
+        Files.move(p.file, tmp.resolve(name), StandardCopyOption.ATOMIC_MOVE);
+        writeWhole(ImageKind.PAGEMAP.fileName(pid), ImageFiles.protoFile(ImageKind.PAGEMAP, index.build().toByteArray()));
+    }
+
+    private void writeInventory(Inventory sent) throws IOException {
+        TreeMap<String, ImageFile> files = new TreeMap<>();
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(tmp)) {
+            for (Path f : ds) {
+                String name = f.getFileName().toString();
+                ImageKind kind = ImageKind.ofFileName(name);
+                if (kind == null || kind == ImageKind.INVENTORY) continue;
+                if (kind == ImageKind.PAGES) {
+                    files.put(name, pagesRecords.get(name));
+                    continue;
+                }
+                files.put(name, ImageFile.newBuilder().setName(name).setSize(Files.size(f))
+                        .setCrc32C(ImageFiles.crcOfFile(f)).build());
+            }
+        }
+        Inventory inv = sent.toBuilder().setFormatVersion(ImageFormat.VERSION).clearFiles().addAllFiles(files.values()).build();
+        ImageFiles.fsyncDirectory(tmp);
+        writeWhole(ImageKind.INVENTORY.fileName(0), ImageFiles.protoFile(ImageKind.INVENTORY, inv.toByteArray()));
+    }
+
+    private void writeWhole(String name, byte[] content) throws IOException {
+        Path part = tmp.resolve(name + ".part");
+        try (FileChannel ch = FileChannel.open(part, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            ByteBuffer b = ByteBuffer.wrap(content);
+            while (b.hasRemaining()) ch.write(b);
+            ch.force(true);
+        }
+        Files.move(part, tmp.resolve(name), StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    @Override
+    public void abort(String reason) {
+        ended = true;
+        for (FileChannel ch : openFiles.values()) closeQuietly(ch);
+        for (PidPages p : pages.values()) closeQuietly(p.ch);
+        deleteTree(tmp);
+    }
+
+    private static void closeQuietly(FileChannel ch) {
+        try { ch.close(); } catch (IOException ignored) { /* cleanup */ }
+    }
+
+    static void deleteTree(Path dir) {
+        if (!Files.exists(dir)) return;
+        try (var walk = Files.walk(dir)) {
+            walk.sorted(Comparator.reverseOrder()).forEach(p -> {
+                try { Files.deleteIfExists(p); } catch (IOException ignored) { /* best effort */ }
+            });
+        } catch (IOException ignored) { /* best effort */ }
+    }
+
+}

@@ -1,0 +1,172 @@
+package io.jmigrate.transport;
+
+import io.jmigrate.transport.proto.Control;
+import io.jmigrate.transport.proto.Welcome;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.util.ReferenceCountUtil;
+
+import java.time.Duration;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * One connected, welcomed stream, used from one sending thread. Back-pressure: a frame is written only once the
+ * bytes this stream has handed to Netty and not yet written to the socket, plus the frame, fit in the in-flight
+ * limit; the sender waits otherwise, so a slow receiver (TCP window closed) stops the sender instead of piling up
+ * buffers in its heap.
+ */
+final class ClientStream implements AutoCloseable {
+    private static final Object CLOSED = new Object();
+
+    private final Channel ch;
+    private final Inbound inbound;
+    private final Semaphore window;
+    private final int limit;
+    private final String peer;
+    private final AtomicLong inFlight = new AtomicLong();
+    private final AtomicLong maxInFlight = new AtomicLong();
+    private Welcome welcome;
+
+    ClientStream(Channel ch, Inbound inbound, int limit, String peer) {
+        this.ch = ch;
+        this.inbound = inbound;
+        this.limit = limit;
+        this.window = new Semaphore(limit);
+        this.peer = peer;
+    }
+
+    void welcome(Welcome w) { this.welcome = w; }
+    Welcome welcome() { return welcome; }
+    String peer() { return peer; }
+
+    /** Writes a frame, waiting while the stream has too much in flight. Takes ownership of {@code frame}. */
+    void sendFrame(ByteBuf frame) {
+        int size = Math.min(frame.readableBytes(), limit);
+        try {
+            while (!window.tryAcquire(size, 200, TimeUnit.MILLISECONDS)) {
+                if (!ch.isActive()) {
+                    frame.release();
+                    throw broken();
+                }
+            }
+        } catch (InterruptedException e) {
+            frame.release();
+            Thread.currentThread().interrupt();
+            throw new TransportException("interrupted while sending to " + peer);
+        }
+        if (!ch.isActive()) {
+            window.release(size);
+            frame.release();
+            throw broken();
+        }
+        long now = inFlight.addAndGet(size);
+        maxInFlight.accumulateAndGet(now, Math::max);
+        ch.writeAndFlush(frame).addListener((ChannelFutureListener) f -> {
+            inFlight.addAndGet(-size);
+            window.release(size);
+        });
+    }
+
+    void sendControl(Control c) {
+        if (!ch.isActive()) throw broken();
+        int size = Math.min(c.getSerializedSize() + 5, limit);
+        try {
+            window.acquire(size);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new TransportException("interrupted while sending to " + peer);
+        }
+        long now = inFlight.addAndGet(size);
+        maxInFlight.accumulateAndGet(now, Math::max);
+        ch.writeAndFlush(c).addListener((ChannelFutureListener) f -> {
+            inFlight.addAndGet(-size);
+            window.release(size);
+        });
+    }
+
+    /** Bytes handed to Netty and not yet written to the socket. */
+    long inFlight() { return inFlight.get(); }
+    /** The most that was ever in flight on this stream. */
+    long maxInFlight() { return maxInFlight.get(); }
+
+    /** The next control message, which must be of {@code kind}; a Failure or a closed stream throws. */
+    Control awaitControl(Control.KindCase kind, Duration timeout) {
+        Object msg = next(timeout, kind.name().toLowerCase());
+        if (msg instanceof Control c) {
+            if (c.getKindCase() == kind) return c;
+            if (c.getKindCase() == Control.KindCase.FAILURE)
+                throw new TransportException(peer + ": " + c.getFailure().getMessage());
+            throw new TransportException(peer + " sent " + c.getKindCase() + " where " + kind + " was expected: protocol error");
+        }
+        ReferenceCountUtil.release(msg);
+        throw new TransportException(peer + " sent page data where " + kind + " was expected: protocol error");
+    }
+
+    /** The next page batch (the caller releases it). */
+    PageBatch awaitBatch(Duration timeout) {
+        Object msg = next(timeout, "page batch");
+        if (msg instanceof PageBatch b) return b;
+        Control c = (Control) msg;
+        if (c.getKindCase() == Control.KindCase.FAILURE) throw new TransportException(peer + ": " + c.getFailure().getMessage());
+        throw new TransportException(peer + " sent " + c.getKindCase() + " where a page batch was expected: protocol error");
+    }
+
+    private Object next(Duration timeout, String what) {
+        Object msg;
+        try {
+            msg = inbound.queue.poll(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new TransportException("interrupted while waiting for " + what + " from " + peer);
+        }
+        if (msg == null) throw new TransportException("no " + what + " from " + peer + " within " + timeout.toSeconds() + " s");
+        if (msg == CLOSED) {
+            inbound.queue.add(CLOSED);   // every later wait fails the same way
+            throw broken();
+        }
+        return msg;
+    }
+
+    private TransportException broken() {
+        String why = inbound.failure;
+        return new TransportException(why != null ? why : peer + " closed the connection");
+    }
+
+    @Override
+    public void close() {
+        ch.close().syncUninterruptibly();
+        Object m;
+        while ((m = inbound.queue.poll()) != null) ReferenceCountUtil.release(m);
+    }
+
+    /** Queues what the receiver sends; records why the stream broke. */
+    static final class Inbound extends ChannelInboundHandlerAdapter {
+        final LinkedBlockingQueue<Object> queue = new LinkedBlockingQueue<>();
+        final String peer;
+        volatile String failure;
+
+        Inbound(String peer) { this.peer = peer; }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            queue.add(msg);
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            if (failure == null) failure = TlsErrors.explain(cause, "page server", peer);
+            ctx.close();
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            queue.add(CLOSED);
+        }
+    }
+}

@@ -1,0 +1,53 @@
+package io.jmigrate.transport;
+
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.IoHandlerFactory;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.ServerChannel;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.epoll.EpollSocketChannel;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
+
+/** Native epoll where it loads, Java NIO otherwise: event loops and channel classes. */
+public final class Transport {
+    private Transport() {}
+
+    /**
+     * Pooled direct buffers for frames, TLS records and read cumulation. Netty 4.2's default (adaptive) allocator
+     * does not pool buffers of a batch's size: each would be fresh memory, and on a VM that backs memory lazily the
+     * first touch of a page is what costs.
+     */
+    public static final io.netty.buffer.ByteBufAllocator ALLOCATOR = io.netty.buffer.PooledByteBufAllocator.DEFAULT;
+
+    /** Reads of up to 1 MiB: a batch arrives in a few reads, not in dozens of 64 KiB ones. */
+    static io.netty.channel.RecvByteBufAllocator receiveSizes() {
+        return new io.netty.channel.AdaptiveRecvByteBufAllocator(4096, 64 * 1024, 1 << 20);
+    }
+
+    public static boolean epoll() {
+        return Epoll.isAvailable();
+    }
+
+    /** "epoll" or "nio (reason)", for reports. */
+    public static String describe() {
+        return epoll() ? "epoll" : "nio (epoll unavailable: " + Epoll.unavailabilityCause() + ")";
+    }
+
+    static EventLoopGroup newGroup(int threads) {
+        IoHandlerFactory f = epoll() ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
+        return new MultiThreadIoEventLoopGroup(threads, f);
+    }
+
+    static Class<? extends SocketChannel> socketChannel() {
+        return epoll() ? EpollSocketChannel.class : NioSocketChannel.class;
+    }
+
+    static Class<? extends ServerChannel> serverChannel() {
+        return epoll() ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
+    }
+}

@@ -1,0 +1,181 @@
+package io.jmigrate.transport;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Random;
+import java.util.function.Consumer;
+
+/**
+ * Measures the data plane on loopback, in one process: memory of realistic pages (30% zero, 40% text-like,
+ * 30% random) streamed to a receiver that decodes, verifies and copies every page into its own memory, as
+ * a restore would. Each mode moves the same amount of memory, after an untimed warm-up pass over the source;
+ * the rate is memory moved / wall time, and memory moved / CPU time of the whole process (both ends) shows what
+ * the rate would be on an otherwise idle machine.
+ */
+public final class TransportBench {
+    private TransportBench() {}
+
+    /** One measured mode. */
+    public record Result(String mode, long bytes, long nanos, long wireBytes, long cpuNanos) {
+        public double gbPerSecond() { return bytes / (double) nanos; }
+        /** Memory moved per second of CPU time (all threads): what the rate would be with the cores to ourselves. */
+        public double gbPerCpuSecond() { return bytes / (double) cpuNanos; }
+    }
+
+    /** Minor page faults of this process so far (fresh memory touched): on a lazily backed VM they dominate. */
+    static long minorFaults() {
+        try {
+            String stat = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/self/stat"));
+            String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            return Long.parseLong(f[7]);
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
+    }
+
+    private static long processCpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean())
+                .getProcessCpuTime();
+    }
+
+    private static final String[] WORDS = ("the of and to in is that for it as was with be by on not he this are or his"
+            + " from at which but have an they you were her she there been one all we their has would when if so no will"
+            + " more out up into do any your what has man could other than then its only some time these two may first"
+            + " java.lang.String java.util.HashMap <div class=\"row\"> {\"id\": 12345, \"name\": \"value\"} 0x7ffd3a2b"
+            + " ERROR WARN INFO DEBUG request response session user_id timestamp 2026-12-01T17:00:00Z").split(" ");
+
+    private static final byte[][] WORD_BYTES = java.util.Arrays.stream(WORDS).map(String::getBytes).toArray(byte[][]::new);
+
+    /** Fills {@code m} with the page mix, deterministically. */
+    public static void fillRealistic(MemorySegment m, long seed) {
+        Random r = new Random(seed);
+        byte[] page = new byte[Wire.PAGE_SIZE];
+        for (long off = 0; off < m.byteSize(); off += Wire.PAGE_SIZE) {
+            int kind = r.nextInt(10);
+            if (kind < 3) {
+                m.asSlice(off, Wire.PAGE_SIZE).fill((byte) 0);
+                continue;
+            }
+            if (kind < 7) {
+                int at = 0;
+                while (at < page.length) {
+                    byte[] w = WORD_BYTES[r.nextInt(WORD_BYTES.length)];
+                    int n = Math.min(w.length, page.length - at);
+                    System.arraycopy(w, 0, page, at, n);
+                    at += n;
+                    if (at < page.length) page[at++] = (byte) (r.nextInt(8) == 0 ? '\n' : ' ');
+                }
+            } else {
+                r.nextBytes(page);
+            }
+            MemorySegment.copy(MemorySegment.ofArray(page), 0, m, off, Wire.PAGE_SIZE);
+        }
+    }
+
+    /**
+     * Runs every mode moving {@code totalBytes} of memory from a {@code sourceBytes} buffer (sent repeatedly at
+     * advancing addresses) over {@code streams} streams; {@code progress} gets one line per mode.
+     */
+    public static List<Result> run(long totalBytes, long sourceBytes, int streams, Consumer<String> progress) throws IOException {
+        return run(totalBytes, sourceBytes, streams, List.of("memcpy", "raw", "tls", "tls-lz4"),
+                List.of(TlsSettings.Provider.OPENSSL, TlsSettings.Provider.JDK), progress);
+    }
+
+    /** Only the given modes (memcpy, raw, tls, tls-lz4) and TLS engines. */
+    public static List<Result> run(long totalBytes, long sourceBytes, int streams, List<String> modes,
+                                   List<TlsSettings.Provider> providers, Consumer<String> progress) throws IOException {
+        Path pki = Files.createTempDirectory("jmigrate-bench-pki");
+        List<Result> results = new ArrayList<>();
+        try (Arena arena = Arena.ofShared()) {
+            Certificates.initCa(pki, "bench CA", Duration.ofDays(1));
+            Certificates.issue(pki, "server", List.of("127.0.0.1"), Duration.ofDays(1));
+            Certificates.issue(pki, "client", List.of(), Duration.ofDays(1));
+            MemorySegment source = arena.allocate(sourceBytes, Wire.PAGE_SIZE);
+            MemorySegment target = arena.allocate(sourceBytes, Wire.PAGE_SIZE);
+            fillRealistic(source, 1);
+            target.fill((byte) 1);   // touched once, so no mode pays for first-touch page faults
+
+            if (modes.contains("memcpy")) {
+                long t0 = System.nanoTime(), c0 = processCpuNanos();
+                for (long done = 0; done < totalBytes; done += sourceBytes) MemorySegment.copy(source, 0, target, 0, sourceBytes);
+                results.add(report(progress, new Result("memcpy (one thread)", totalBytes, System.nanoTime() - t0, 0,
+                        processCpuNanos() - c0)));
+            }
+            if (modes.contains("raw")) results.add(report(progress, stream("raw TCP (no TLS, no LZ4, zero pages sent)", null, null, false, false,
+                    totalBytes, source, target, streams)));
+            for (TlsSettings.Provider p : providers) {
+                if (p == TlsSettings.Provider.OPENSSL && !io.netty.handler.ssl.OpenSsl.isAvailable()) continue;
+                String name = p == TlsSettings.Provider.OPENSSL ? "BoringSSL" : "JDK";
+                if (modes.contains("tls")) results.add(report(progress, stream("TLS only (" + name + ", zero pages sent)", pki, p, false, false,
+                        totalBytes, source, target, streams)));
+                if (modes.contains("tls-lz4")) results.add(report(progress, stream("TLS + LZ4 + zero holes (" + name + ")", pki, p, true, true,
+                        totalBytes, source, target, streams)));
+            }
+            if (!modes.equals(List.of("memcpy")) && !verify(source, target)) throw new TransportException("bench: the receiver's copy differs from the source");
+        } finally {
+            try (var walk = Files.walk(pki)) {
+                walk.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+            }
+        }
+        return results;
+    }
+
+    private static Result report(Consumer<String> progress, Result r) {
+        progress.accept(String.format(java.util.Locale.ROOT, "%-44s %6.2f GB/s  %6.2f GB per CPU-s  (%.1f GiB in %.2f s, %.2f CPU-s%s)",
+                r.mode(), r.gbPerSecond(), r.gbPerCpuSecond(), r.bytes() / (double) (1L << 30), r.nanos() / 1e9, r.cpuNanos() / 1e9,
+                r.wireBytes() > 0 ? String.format(java.util.Locale.ROOT, ", %.2f GiB on the wire", r.wireBytes() / (double) (1L << 30)) : ""));
+        return r;
+    }
+
+    private static boolean verify(MemorySegment a, MemorySegment b) {
+        return a.mismatch(b) == -1;
+    }
+
+    private static Result stream(String mode, Path pki, TlsSettings.Provider provider, boolean compress, boolean holes,
+                                 long totalBytes, MemorySegment source, MemorySegment target, int streams) {
+        long base = 0x100000000000L;
+        long size = source.byteSize();
+        ReceiverApp sink = new ReceiverApp() {
+            public RoundSink openRound(String round, String peer, int streamCount) {
+                return new RoundSink() {
+                    public void file(String name, long offset, byte[] content, boolean last) {}
+                    public void pages(PageBatch b) { PageFetcher.copyInto(b, target, (b.vaddr() - base) % size); }
+                    public String commit(byte[] inventory) { return "bench"; }
+                    public void abort(String reason) {}
+                    public long bytesStored() { return 0; }
+                };
+            }
+
+            public ServedPages openPages(String round) { throw new TransportException("bench serves no pages"); }
+        };
+        InetSocketAddress bind = new InetSocketAddress("127.0.0.1", 0);
+        try (TransportServer server = pki == null ? TransportServer.startPlaintext(bind, sink)
+                : TransportServer.start(bind, TlsSettings.fromDirectory(pki, "server", provider).serverContext(), sink);
+             TransportClient client = pki == null ? TransportClient.create(null, 2, Wire.DEFAULT_IN_FLIGHT_BYTES, "bench")
+                     : TransportClient.tls(TlsSettings.fromDirectory(pki, "client", provider), "bench")) {
+            try (RoundSender warm = RoundSender.open(client, server.address(), "warm-up", streams, compress, holes)) {
+                warm.sendPages(1, base, source);   // untimed: the JIT compiles the hot path first
+                warm.commit(new byte[0]);
+            }
+            long t0 = System.nanoTime(), c0 = processCpuNanos(), f0 = minorFaults();
+            long wire;
+            try (RoundSender s = RoundSender.open(client, server.address(), "bench", streams, compress, holes)) {
+                for (long done = 0; done < totalBytes; done += size) s.sendPages(1, base + done, source);
+                s.commit(new byte[0]);
+                wire = s.wireBytes();
+            }
+            Result r = new Result(mode, totalBytes, System.nanoTime() - t0, wire, processCpuNanos() - c0);
+            if (Boolean.getBoolean("jmigrate.bench.faults"))
+                System.err.println(mode + ": " + (minorFaults() - f0) + " minor faults");
+            return r;
+        }
+    }
+}
