@@ -125,11 +125,14 @@ public final class ImageFormat {
     // ---- CRC32C combination ----------------------------------------------------------------------------------
 
     private static final int CRC32C_POLY_REFLECTED = 0x82F63B78;
-    private static final int[] X2N = new int[32];   // x^(2^n) modulo the CRC polynomial, reflected
+    // x^(2^n) modulo the CRC polynomial, reflected. zlib keeps 32 entries and wraps (k & 31), which holds for its
+    // own polynomial but not for Castagnoli's: from 512 MiB on (2^32 bits) that gave wrong CRCs. One entry per bit
+    // of a 64-bit bit count needs no wrap.
+    private static final int[] X2N = new int[64];
     static {
         int p = 1 << 30;                              // x^1
         X2N[0] = p;
-        for (int n = 1; n < 32; n++) X2N[n] = p = multModP(p, p);
+        for (int n = 1; n < 64; n++) X2N[n] = p = multModP(p, p);
     }
 
     /** a * b modulo the CRC32C polynomial (reflected bit order; a must be nonzero). */
@@ -150,7 +153,7 @@ public final class ImageFormat {
     private static int x2nModP(long n, int k) {
         int p = 1 << 31;                              // x^0
         while (n != 0) {
-            if ((n & 1) != 0) p = multModP(X2N[k & 31], p);
+            if ((n & 1) != 0) p = multModP(X2N[k], p);
             n >>>= 1;
             k++;
         }

@@ -163,6 +163,26 @@ class ImageRoundTripTest {
         }
     }
 
+    /** Pages files reach gigabytes: the combination must hold past 2^32 bits (512 MiB), where a wrapped table broke. */
+    @Test
+    void crc32cCombineHoldsForPayloadsOfHalfAGibibyteAndMore() {
+        byte[] a = "the header page".getBytes();
+        byte[] chunk = new byte[1 << 20];
+        new Random(2).nextBytes(chunk);
+        CRC32C ca = new CRC32C();
+        ca.update(a);
+        for (long mib : new long[] {511, 512, 513, 1100}) {
+            CRC32C cb = new CRC32C(), cab = new CRC32C();
+            cab.update(a);
+            for (long i = 0; i < mib; i++) {
+                cb.update(chunk);
+                cab.update(chunk);
+            }
+            assertEquals((int) cab.getValue(), ImageFormat.crc32cCombine((int) ca.getValue(), (int) cb.getValue(), mib << 20),
+                    mib + " MiB");
+        }
+    }
+
     @Test
     void imageKindNames() {
         assertEquals("core-42.img", ImageKind.CORE.fileName(42));
