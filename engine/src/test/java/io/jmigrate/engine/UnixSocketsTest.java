@@ -125,6 +125,8 @@ class UnixSocketsTest {
         INET("socket", "is a TCP socket (socket:[", "AF_INET", "only listening TCP sockets are supported"),
         UNCONNECTED("unixdgram", "is a unix SOCK_DGRAM socket (socket:[", "with no peer",
                 "only connected unix socket pairs are supported"),
+        BOUND_IDLE_STREAM("unixstreambound", "is a unix SOCK_STREAM socket (socket:[", "bound to holder.sock",
+                "with no peer", "supported only listening or connected"),
         PEER_OUTSIDE("connect", "is one end of a unix socket pair (socket:[", "belongs to a process outside the dumped tree",
                 "unix sockets to outside processes are not supported yet"),
         FDS_IN_FLIGHT("scmrights", "file descriptors in flight (SCM_RIGHTS)", "passing descriptors is not supported yet"),
