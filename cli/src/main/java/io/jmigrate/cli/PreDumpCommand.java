@@ -27,7 +27,9 @@ final class PreDumpCommand implements Callable<Integer> {
     int pid;
 
     @Option(names = {"-D", "--images-dir"}, paramLabel = "DIR",
-            description = "directory for this round's images (created if missing; an old image set there is replaced)")
+            description = "directory for this round's images (created if missing; an old image set there is replaced);"
+                    + " with --page-server, the round's local shadow (metadata and page index, no pages) for the next"
+                    + " round's --prev-images-dir (default: $TMPDIR/jmigrate-shadows/ROUND); its name is the default --round")
     Path dir;
 
     @picocli.CommandLine.Mixin
@@ -51,13 +53,15 @@ final class PreDumpCommand implements Callable<Integer> {
                     .orElseThrow(() -> new IllegalArgumentException("unknown --dirty-tracking " + tracking
                             + ": use uffd-wp-async, soft-dirty or full-copy"));
         }
-        PreDumper.Options options = PreDumper.Options.of(pid, dir).withParent(prev).withTracking(forced)
+        target.checkTarget(dir);
+        String roundName = target.roundName(dir, "pre-dump-" + pid);
+        Path local = !target.networked() || dir != null ? dir : PageServerTarget.defaultShadow(roundName);
+        PreDumper.Options options = PreDumper.Options.of(pid, local).withParent(prev).withTracking(forced)
                 .withProgress(m -> { if (verbose || m.startsWith("warning:")) System.err.println("pre-dump: " + m); })
                 .withRounds(r -> System.err.println("pre-dump: " + r.describe()));
-        target.checkExclusive(dir);
         PreDumper.Result result;
         if (target.networked()) {
-            try (PageServerTarget.Connection c = target.connect("pre-dump-" + pid)) {
+            try (PageServerTarget.Connection c = target.connect(roundName, local, prev)) {
                 result = new PreDumper().preDump(options, c.sink());
             }
         } else {
@@ -67,7 +71,10 @@ final class PreDumpCommand implements Callable<Integer> {
         System.err.printf("pre-dumped PID %d to %s (%s): %.1f MiB copied, %.1f MiB unchanged, frozen %.1f ms, %.1f ms in all%n",
                 pid, result.imagesDir(), result.tracking(), s.getBytesWritten() / 1048576.0, s.getPagesInParent() * 4096 / 1048576.0,
                 s.getFrozenNanos() / 1e6, s.getTotalNanos() / 1e6);
-        if (target.networked()) System.out.println(result.imagesDir());   // the directory on the page server's host
+        if (target.networked()) {
+            System.err.println("pre-dump: shadow for the next round's --prev-images-dir: " + local);
+            System.out.println(result.imagesDir());   // the directory on the page server's host
+        }
         return 0;
     }
 }
