@@ -273,7 +273,8 @@ final class RoundWriter implements RoundSink {
 
     /**
      * The sender names the parent by its round name in parent_dir (a path on the sending host would mean nothing
-     * here): it must be a round this server committed. parent_dir then points at that round's directory, and the
+     * here): it must be a round this server committed. A parent_dir with a '/' is a path (send-images of a local
+     * chain) and is kept as it came, as before. parent_dir then points at that round's directory, and the
      * parent's inventory checksum is computed from the file stored here, which is what a restore checks.
      */
     private Inventory linkParent(Inventory sent) throws IOException {
@@ -281,6 +282,13 @@ final class RoundWriter implements RoundSink {
         if (parentRound.isEmpty()) {
             if (!inParentRuns.isEmpty())
                 throw new TransportException("round " + round + " leaves pages to a parent round but names none");
+            return sent;
+        }
+        if (parentRound.contains("/")) {
+            // send-images of a local chain: parent_dir is the sender's path, kept as it came (no in_parent runs sent)
+            if (!inParentRuns.isEmpty())
+                throw new TransportException("round " + round + " sends runs left to its parent but names it by path ("
+                        + parentRound + "), not by round name");
             return sent;
         }
         if (!PageServer.isRoundName(parentRound) || parentRound.equals(round))
