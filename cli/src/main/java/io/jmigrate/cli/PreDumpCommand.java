@@ -21,7 +21,11 @@ import java.util.concurrent.Callable;
         footer = {"", "Example:",
                 "  jmigrate pre-dump -t 4242 -D /tmp/pre1",
                 "  jmigrate pre-dump -t 4242 -D /tmp/pre2 --prev-images-dir /tmp/pre1",
-                "  jmigrate dump -t 4242 -D /tmp/final --prev-images-dir /tmp/pre2"})
+                "  jmigrate dump -t 4242 -D /tmp/final --prev-images-dir /tmp/pre2",
+                "Over the network (-D keeps a local shadow, no pages; its name is the round on the server):",
+                "  jmigrate pre-dump -t 4242 --page-server node2:7070 -D /tmp/pre1",
+                "  jmigrate pre-dump -t 4242 --page-server node2:7070 -D /tmp/pre2 --prev-images-dir /tmp/pre1",
+                "  jmigrate dump -t 4242 --page-server node2:7070 --round final --prev-images-dir /tmp/pre2"})
 final class PreDumpCommand implements Callable<Integer> {
     @Option(names = {"-t", "--tree"}, required = true, paramLabel = "PID", description = "PID of the process (tree) to pre-dump")
     int pid;
