@@ -39,7 +39,8 @@ final class DumpCommand implements Callable<Integer> {
     int pid;
 
     @Option(names = {"-D", "--images-dir"}, paramLabel = "DIR",
-            description = "directory for the images (created if missing; an old image set there is replaced)")
+            description = "directory for the images (created if missing; an old image set there is replaced);"
+                    + " with --page-server, an optional local shadow (metadata, no pages) whose name is the default --round")
     Path dir;
 
     @Mixin
@@ -63,10 +64,10 @@ final class DumpCommand implements Callable<Integer> {
     public Integer call() {
         DumpOptions options = DumpOptions.of(pid, dir).leavingRunning(leaveRunning).withParent(prev).withShellJob(shellJob)
                 .withProgress(verbose ? m -> System.err.println("dump: " + m) : m -> { });
-        target.checkExclusive(dir);
+        target.checkTarget(dir);
         DumpResult result;
         if (target.networked()) {
-            try (PageServerTarget.Connection c = target.connect("dump-" + pid)) {
+            try (PageServerTarget.Connection c = target.connect(target.roundName(dir, "dump-" + pid), dir, prev)) {
                 result = new Dumper().dump(options, c.sink());
             }
         } else {

@@ -19,7 +19,7 @@ final class PageServerTarget {
     String server;
 
     @Option(names = "--round", paramLabel = "NAME",
-            description = "with --page-server: name of the set on the server (default: dump-PID or pre-dump-PID)")
+            description = "with --page-server: name of the set on the server (default: the name of -D, else dump-PID or pre-dump-PID)")
     String round;
 
     @Option(names = "--streams", defaultValue = "2", description = "with --page-server: parallel TLS streams (default 2)")
@@ -45,19 +45,43 @@ final class PageServerTarget {
 
     boolean networked() { return server != null; }
 
-    /** Checks that exactly one of -D and --page-server was given. */
-    void checkExclusive(Path dir) {
+    /** Checks that -D or --page-server was given (with --page-server, -D is the round's local shadow). */
+    void checkTarget(Path dir) {
         if (dir == null && server == null) throw new IllegalArgumentException("give -D DIR or --page-server ADDR:PORT");
-        if (dir != null && server != null)
-            throw new IllegalArgumentException("give -D DIR or --page-server ADDR:PORT, not both");
     }
 
-    Connection connect(String defaultRound) {
+    /** The round's name on the page server: --round, else the name of -D, else {@code fallback}. */
+    String roundName(Path dir, String fallback) {
+        if (round != null) return round;
+        if (dir != null && dir.toAbsolutePath().normalize().getFileName() != null)
+            return dir.toAbsolutePath().normalize().getFileName().toString();
+        return fallback;
+    }
+
+    /**
+     * Where a pre-dump round sent to a page server keeps its shadow (metadata and page index, no pages) for the next
+     * round's --prev-images-dir: -D if given, else {@code $TMPDIR/jmigrate-shadows/ROUND}.
+     */
+    static Path defaultShadow(String roundName) {
+        return Path.of(System.getProperty("java.io.tmpdir"), "jmigrate-shadows", roundName);
+    }
+
+    /**
+     * Connects for round {@code roundName}; {@code shadow} (or null) receives the local shadow; {@code prev} (or null)
+     * must be the shadow of an earlier round sent to a page server, refused in one line before anything is sent.
+     */
+    Connection connect(String roundName, Path shadow, Path prev) {
+        if (prev != null) {
+            String parentRound = NetworkImageSink.roundOfShadow(prev);
+            if (parentRound.equals(roundName))
+                throw new IllegalArgumentException("round " + roundName + " would replace its own parent round on the page"
+                        + " server: give each round its own --round or -D");
+        }
         var addr = TlsOptions.parseAddress(server, "--page-server");
         TransportClient client = TransportClient.tls(tls.settings(), tls.name());
         try {
-            RoundSender sender = RoundSender.open(client, addr, round != null ? round : defaultRound, streams, !noCompress);
-            return new Connection(client, new NetworkImageSink(sender, server));
+            RoundSender sender = RoundSender.open(client, addr, roundName, streams, !noCompress);
+            return new Connection(client, new NetworkImageSink(sender, server, shadow));
         } catch (RuntimeException e) {
             client.close();
             throw e;

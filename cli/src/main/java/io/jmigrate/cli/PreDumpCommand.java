@@ -21,13 +21,19 @@ import java.util.concurrent.Callable;
         footer = {"", "Example:",
                 "  jmigrate pre-dump -t 4242 -D /tmp/pre1",
                 "  jmigrate pre-dump -t 4242 -D /tmp/pre2 --prev-images-dir /tmp/pre1",
-                "  jmigrate dump -t 4242 -D /tmp/final --prev-images-dir /tmp/pre2"})
+                "  jmigrate dump -t 4242 -D /tmp/final --prev-images-dir /tmp/pre2",
+                "Over the network (-D keeps a local shadow, no pages; its name is the round on the server):",
+                "  jmigrate pre-dump -t 4242 --page-server node2:7070 -D /tmp/pre1",
+                "  jmigrate pre-dump -t 4242 --page-server node2:7070 -D /tmp/pre2 --prev-images-dir /tmp/pre1",
+                "  jmigrate dump -t 4242 --page-server node2:7070 --round final --prev-images-dir /tmp/pre2"})
 final class PreDumpCommand implements Callable<Integer> {
     @Option(names = {"-t", "--tree"}, required = true, paramLabel = "PID", description = "PID of the process (tree) to pre-dump")
     int pid;
 
     @Option(names = {"-D", "--images-dir"}, paramLabel = "DIR",
-            description = "directory for this round's images (created if missing; an old image set there is replaced)")
+            description = "directory for this round's images (created if missing; an old image set there is replaced);"
+                    + " with --page-server, the round's local shadow (metadata and page index, no pages) for the next"
+                    + " round's --prev-images-dir (default: $TMPDIR/jmigrate-shadows/ROUND); its name is the default --round")
     Path dir;
 
     @picocli.CommandLine.Mixin
@@ -51,13 +57,15 @@ final class PreDumpCommand implements Callable<Integer> {
                     .orElseThrow(() -> new IllegalArgumentException("unknown --dirty-tracking " + tracking
                             + ": use uffd-wp-async, soft-dirty or full-copy"));
         }
-        PreDumper.Options options = PreDumper.Options.of(pid, dir).withParent(prev).withTracking(forced)
+        target.checkTarget(dir);
+        String roundName = target.roundName(dir, "pre-dump-" + pid);
+        Path local = !target.networked() || dir != null ? dir : PageServerTarget.defaultShadow(roundName);
+        PreDumper.Options options = PreDumper.Options.of(pid, local).withParent(prev).withTracking(forced)
                 .withProgress(m -> { if (verbose || m.startsWith("warning:")) System.err.println("pre-dump: " + m); })
                 .withRounds(r -> System.err.println("pre-dump: " + r.describe()));
-        target.checkExclusive(dir);
         PreDumper.Result result;
         if (target.networked()) {
-            try (PageServerTarget.Connection c = target.connect("pre-dump-" + pid)) {
+            try (PageServerTarget.Connection c = target.connect(roundName, local, prev)) {
                 result = new PreDumper().preDump(options, c.sink());
             }
         } else {
@@ -67,7 +75,10 @@ final class PreDumpCommand implements Callable<Integer> {
         System.err.printf("pre-dumped PID %d to %s (%s): %.1f MiB copied, %.1f MiB unchanged, frozen %.1f ms, %.1f ms in all%n",
                 pid, result.imagesDir(), result.tracking(), s.getBytesWritten() / 1048576.0, s.getPagesInParent() * 4096 / 1048576.0,
                 s.getFrozenNanos() / 1e6, s.getTotalNanos() / 1e6);
-        if (target.networked()) System.out.println(result.imagesDir());   // the directory on the page server's host
+        if (target.networked()) {
+            System.err.println("pre-dump: shadow for the next round's --prev-images-dir: " + local);
+            System.out.println(result.imagesDir());   // the directory on the page server's host
+        }
         return 0;
     }
 }

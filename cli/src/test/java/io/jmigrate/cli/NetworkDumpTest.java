@@ -131,36 +131,88 @@ class NetworkDumpTest {
     }
 
     @Test
-    void aPreDumpToAPageServerIsStoredAsAPreDumpAndAChainOverTheNetworkIsRefusedInOneLine() {
-        Path log = tmp.resolve("memhog-pre.log");
-        int pid = startMemhog(log);
-        awaitLog(log, "3 ticks", l -> lastTick(l) >= 3);
+    void twoPreDumpsAndAFinalDumpToAPageServerRestoreFromItsChainWithEveryPageIntact() throws IOException {
+        Path log = tmp.resolve("dirtier.log");
+        int pid = startFixture(log, "dirtier", "32", "5");
+        awaitLog(log, "ready", l -> l.stream().anyMatch(s -> s.startsWith("ready")));
         String p = Integer.toString(pid);
+        Path shadows = tmp.resolve("shadows");
 
-        Run pre = jmigrate(args(List.of("pre-dump", "-t", p, "--page-server", serverAddress()), tls(pki, "client")));
-        assertEquals(0, pre.exit(), pre.err());
-        Path preDir = received.resolve("pre-dump-" + pid);
-        assertEquals(preDir + "\n", pre.out());
-        assertTrue(Signals.exists(pid), "pre-dump leaves the process running");
-        ImageSet set = ImageSet.open(preDir);
-        assertTrue(set.inventory().getPreDump());
-        assertTrue(pageCount(set, pid) >= MIB * 256L, "round 1 copies everything: " + pageCount(set, pid));
+        // round 1: everything; -D is the local shadow and names the round
+        Run pre1 = jmigrate(args(List.of("pre-dump", "-t", p, "--page-server", serverAddress(),
+                "-D", shadows.resolve("pre1").toString()), tls(pki, "client")));
+        assertEquals(0, pre1.exit(), pre1.err());
+        assertEquals(received.resolve("pre1") + "\n", pre1.out());
+        ImageSet set1 = ImageSet.open(received.resolve("pre1"));
+        assertTrue(set1.inventory().getPreDump());
+        assertTrue(pageCount(set1, pid) >= 32 * 256L, "round 1 copies everything: " + pageCount(set1, pid));
+        Path shadowPages = shadows.resolve("pre1").resolve("pages-" + pid + ".img");
+        assertTrue(Files.size(shadowPages) <= 2 * 4096, "the shadow holds no pages: " + Files.size(shadowPages));
 
-        // a later round needs its parent's index and tracker state locally
-        Run second = jmigrate(args(List.of("pre-dump", "-t", p, "--page-server", serverAddress(), "--round", "pre-2",
-                "--prev-images-dir", preDir.toString()), tls(pki, "client")));
-        assertEquals(1, second.exit());
-        assertEquals(1, second.errLines().size(), second.err());
-        assertTrue(second.err().startsWith("jmigrate: a pre-dump into page server"), second.err());
+        // round 2 builds on round 1 through its shadow, exactly as on local images
+        Run pre2 = jmigrate(args(List.of("pre-dump", "-t", p, "--page-server", serverAddress(),
+                "-D", shadows.resolve("pre2").toString(), "--prev-images-dir", shadows.resolve("pre1").toString()),
+                tls(pki, "client")));
+        assertEquals(0, pre2.exit(), pre2.err());
+        ImageSet set2 = ImageSet.open(received.resolve("pre2"));
+        assertEquals(received.resolve("pre1").toAbsolutePath().toString(), set2.inventory().getParentDir(),
+                "parent_dir names the page server's own copy of round 1");
+        assertTrue(runsInParent(set2, pid) > 32 * 256L * 8 / 10, "round 2 leaves most to round 1: " + runsInParent(set2, pid));
+
+        // the final dump, frozen, sends only what changed since round 2
         Run fin = jmigrate(args(List.of("dump", "-t", p, "--page-server", serverAddress(), "--round", "fin",
-                "--prev-images-dir", preDir.toString()), tls(pki, "client")));
-        assertEquals(1, fin.exit());
-        assertEquals(1, fin.errLines().size(), fin.err());
-        assertTrue(fin.err().contains("cannot build on a pre-dump yet"), fin.err());
-        assertFalse(Files.exists(received.resolve("fin")));
-        long before = lastTick(lines(log));
-        awaitLog(log, "ticks after the refusals", l -> lastTick(l) >= before + 3);
-        assertConsecutiveTicks(lines(log));
+                "--prev-images-dir", shadows.resolve("pre2").toString()), tls(pki, "client")));
+        assertEquals(0, fin.exit(), fin.err());
+        assertTrue(Reaper.awaitGone(pid, Duration.ofSeconds(10)), "dump killed the process");
+        ImageSet setFin = ImageSet.open(received.resolve("fin"));
+        assertEquals(received.resolve("pre2").toAbsolutePath().toString(), setFin.inventory().getParentDir());
+        assertTrue(runsInParent(setFin, pid) > 32 * 256L * 8 / 10, "the final dump leaves most to the chain");
+
+        // the engine resolves the chain on the page server's side; dirtier checks every page of its buffer
+        Run restore = jmigrate("restore", "-D", received.resolve("fin").toString());
+        assertEquals(0, restore.exit(), restore.err());
+        assertEquals(pid + "\n", restore.out());
+        Signals.kill(pid, Signals.SIGUSR1);
+        List<String> lines = awaitLog(log, "the verdict after the restore", l -> l.stream().anyMatch(s -> s.startsWith("verif")));
+        String verdict = lines.stream().filter(s -> s.startsWith("verif")).findFirst().orElseThrow();
+        assertTrue(verdict.startsWith("verified"), String.join("\n", lines));
+        assertFalse(lines.stream().anyMatch(s -> s.startsWith("MISMATCH")), String.join("\n", lines));
+
+        // a parent round the page server does not have is refused in one line, nothing committed
+        Path fake = shadows.resolve("fake");
+        Files.createDirectories(fake);
+        try (var files = Files.list(shadows.resolve("pre2"))) {
+            for (Path f : files.toList()) Files.copy(f, fake.resolve(f.getFileName()));
+        }
+        Files.writeString(fake.resolve("page-server-round"), "nosuch\n");
+        Run orphan = jmigrate(args(List.of("pre-dump", "-t", p, "--page-server", serverAddress(), "--round", "orphan",
+                "--prev-images-dir", fake.toString()), tls(pki, "client")));
+        assertEquals(1, orphan.exit(), orphan.err());
+        assertEquals(1, orphan.errLines().stream().filter(l -> l.startsWith("jmigrate:")).count(), orphan.err());
+        assertTrue(orphan.err().contains("builds on round nosuch, which this page server does not have"), orphan.err());
+        assertFalse(Files.exists(received.resolve("orphan")));
+        // and a local image set cannot be the parent of a network round
+        Run local = jmigrate(args(List.of("pre-dump", "-t", p, "--page-server", serverAddress(), "--round", "loc",
+                "--prev-images-dir", received.resolve("pre2").toString()), tls(pki, "client")));
+        assertEquals(1, local.exit(), local.err());
+        assertTrue(local.err().startsWith("jmigrate: " + received.resolve("pre2") + " was not sent to a page server"), local.err());
+        assertTrue(Signals.exists(pid), "the refusals leave the process running");
+    }
+
+    private static long runsInParent(ImageSet set, int pid) {
+        long n = 0;
+        for (PageRun r : set.pageIndex(pid).getRunsList()) if (r.getInParent()) n += r.getNrPages();
+        return n;
+    }
+
+    private int startFixture(Path log, String name, String... argv) {
+        Path fixture = Path.of(System.getProperty("jmigrate.fixtures", "../fixtures/build"), name).toAbsolutePath();
+        if (!Files.isExecutable(fixture)) fail(fixture + " is not built (make -C fixtures)");
+        List<String> cmd = new ArrayList<>(List.of(fixture.toString()));
+        cmd.addAll(List.of(argv));
+        int pid = Spawn.spawn(Spawn.Request.of(cmd).withOutput(log).withCwd(log.getParent()));
+        started.add(pid);
+        return pid;
     }
 
     @Test
@@ -170,8 +222,6 @@ class NetworkDumpTest {
         awaitLog(log, "3 ticks", l -> lastTick(l) >= 3);
         String p = Integer.toString(pid);
 
-        Run both = jmigrate("dump", "-t", p, "-D", tmp.resolve("img").toString(), "--page-server", serverAddress());
-        assertEquals(List.of("jmigrate: give -D DIR or --page-server ADDR:PORT, not both"), both.errLines());
         Run neither = jmigrate("pre-dump", "-t", p);
         assertEquals(List.of("jmigrate: give -D DIR or --page-server ADDR:PORT"), neither.errLines());
         assertFalse(Files.exists(tmp.resolve("img")));

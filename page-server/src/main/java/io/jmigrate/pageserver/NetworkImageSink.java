@@ -15,7 +15,11 @@ import io.jmigrate.transport.RoundSender;
 import io.jmigrate.transport.proto.Committed;
 
 import java.lang.foreign.MemorySegment;
+import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.HashSet;
 import java.util.Set;
 
@@ -27,19 +31,49 @@ import java.util.Set;
  * local dump followed by send-images would give. Closing without a commit closes the streams: the page server
  * discards the round.
  *
+ * <p>Pre-copy chains: with a shadow directory, the sink also writes there, locally, what a later round needs of
+ * this one: every metadata image and the page index, with every run marked in_parent and no page (a shadow is
+ * never restored from; its {@value #ROUND_FILE} file names the round on the page server). A later round gives the
+ * shadow as {@code --prev-images-dir}, exactly as a local set, and this sink then names the parent to the page
+ * server by that round name (in the inventory's parent_dir) and sends the runs left to it as a pagemap holding
+ * only those runs (addresses, no data). The page server links the round to its own copy of the parent.
+ *
  * <p>Used by one thread at a time (the dump's); owns the sender, not its client.
  */
 public final class NetworkImageSink implements ImageSink {
     private final RoundSender sender;
     private final String server;
+    /** In a shadow directory: the name of the round on the page server, so a child round can name its parent. */
+    public static final String ROUND_FILE = "page-server-round";
     private final Set<String> written = new HashSet<>();
+    private final ImageWriter shadow;
     private ProcessTree pstree;
     private Committed committed;
     private boolean aborted;
 
     public NetworkImageSink(RoundSender sender, String server) {
+        this(sender, server, null);
+    }
+
+    /** {@code shadowDir}: where the round's metadata is kept locally for a later round to build on; null: nowhere. */
+    public NetworkImageSink(RoundSender sender, String server, Path shadowDir) {
         this.sender = sender;
         this.server = server;
+        this.shadow = shadowDir == null ? null : ImageWriter.create(shadowDir);
+    }
+
+    /**
+     * The round name on the page server that the shadow {@code dir} stands for, or a one-line refusal when {@code dir}
+     * is not a shadow of a round sent to a page server (a local image set cannot be the parent of a network round).
+     */
+    public static String roundOfShadow(Path dir) {
+        Path f = dir.resolve(ROUND_FILE);
+        try {
+            return Files.readString(f, StandardCharsets.UTF_8).strip();
+        } catch (IOException e) {
+            throw new ImageException(dir + " was not sent to a page server (no " + ROUND_FILE + "): a round sent to a"
+                    + " page server can only build on a round sent there; give the -D of that earlier network round");
+        }
     }
 
     @Override
@@ -49,16 +83,23 @@ public final class NetworkImageSink implements ImageSink {
         checkOpen();
         String name = kind.fileName(pid);
         if (!written.add(name)) throw new IllegalStateException(name + " was already sent to " + destination());
-        byte[] bytes = ImageWriter.fileBytes(kind, msg);
         if (kind == ImageKind.PAGEMAP) {
-            // the page server builds the index from the batches' addresses: runs it has no batch for would be lost
-            for (PageRun r : ((PageIndex) msg).getRunsList())
-                if (r.getInParent()) throw new ImageException(name + " has pages left to a parent image set, which "
-                        + destination() + " cannot link to");
+            // the page server builds the index from the batches' addresses; runs left to the parent have no batch,
+            // so they travel as a pagemap of only those runs
+            PageIndex index = (PageIndex) msg;
+            PageIndex.Builder inParent = PageIndex.newBuilder().setPagesFileDataOffset(index.getPagesFileDataOffset());
+            PageIndex.Builder shadowIndex = index.toBuilder().clearRuns();
+            for (PageRun r : index.getRunsList()) {
+                if (r.getInParent()) inParent.addRuns(r);
+                shadowIndex.addRuns(r.toBuilder().setInParent(true).setFileOffset(0));
+            }
+            if (inParent.getRunsCount() > 0) sender.sendFile(name, ImageWriter.fileBytes(kind, inParent.build()));
+            if (shadow != null) shadow.writeMessage(kind, pid, shadowIndex.build());
             return;
         }
         if (kind == ImageKind.PSTREE) pstree = (ProcessTree) msg;
-        sender.sendFile(name, bytes);
+        sender.sendFile(name, ImageWriter.fileBytes(kind, msg));
+        if (shadow != null) shadow.writeMessage(kind, pid, msg);
     }
 
     @Override
@@ -98,6 +139,7 @@ public final class NetworkImageSink implements ImageSink {
                 if (closed) return;
                 closed = true;
                 written.add(name);
+                if (shadow != null) shadow.openPages(pid).close();   // the shadow holds no page, only the index
             }
         };
     }
@@ -108,9 +150,22 @@ public final class NetworkImageSink implements ImageSink {
         if (pstree == null) throw new ImageException("cannot commit to " + destination() + ": pstree.img was not sent");
         String problem = ImageSink.incompleteness(pstree, inventory.getRootPid(), written, inventory.getPreDump());
         if (problem != null) throw new ImageException("cannot commit to " + destination() + ": " + problem);
-        Inventory inv = inventory.setFormatVersion(ImageFormat.VERSION).clearFiles().build();
+        Inventory local = inventory.setFormatVersion(ImageFormat.VERSION).clearFiles().build();
+        Inventory inv = local;
+        if (!local.getParentDir().isEmpty())   // a path on this host: the page server knows the parent by round name
+            inv = local.toBuilder().setParentDir(roundOfShadow(Path.of(local.getParentDir())))
+                    .clearParentInventoryCrc32C().build();
         committed = sender.commit(inv.toByteArray());
         sender.close();
+        if (shadow != null) {
+            try {
+                Files.writeString(shadow.directory().resolve(ROUND_FILE), sender.round() + "\n", StandardCharsets.UTF_8);
+            } catch (IOException e) {
+                throw new ImageException("round " + sender.round() + " is committed on " + server + ", but its shadow "
+                        + shadow.directory() + " could not be written: " + e.getMessage(), e);
+            }
+            shadow.commit(local.toBuilder());
+        }
         return inv;
     }
 
@@ -118,6 +173,7 @@ public final class NetworkImageSink implements ImageSink {
     public void abort() {
         if (committed != null || aborted) return;
         aborted = true;
+        if (shadow != null) shadow.abort();
         sender.close();       // streams closed without a commit: the page server discards the round
     }
 

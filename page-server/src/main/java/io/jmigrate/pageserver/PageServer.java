@@ -28,6 +28,8 @@ public final class PageServer implements ReceiverApp, AutoCloseable {
     private static final Pattern ROUND_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
 
     private final Path root;
+
+    static boolean isRoundName(String s) { return ROUND_NAME.matcher(s).matches(); }
     private final Consumer<String> log;
     private final Map<String, RoundWriter> active = new ConcurrentHashMap<>();
     private TransportServer server;

@@ -18,7 +18,7 @@ import java.util.Map;
 /**
  * A committed round's memory for lazy-page requests: pages files mapped read-only, runs looked up by address. A
  * range inside one run is served straight from the mapping; one that spans several runs is gathered into a scratch
- * buffer. A range with any page the round does not hold is refused.
+ * buffer. A range with any page the round does not hold, or leaves to its parent round, is refused.
  */
 final class RoundPages implements ServedPages {
     private final ImageSet set;
@@ -45,7 +45,7 @@ final class RoundPages implements ServedPages {
         });
         long size = (long) nrPages * Wire.PAGE_SIZE;
         int i = find(runs, vaddr);
-        if (i >= 0) {
+        if (i >= 0 && !runs.get(i).getInParent()) {
             PageRun r = runs.get(i);
             long end = r.getVaddr() + r.getNrPages() * Wire.PAGE_SIZE;
             if (vaddr + size <= end)
@@ -58,6 +58,9 @@ final class RoundPages implements ServedPages {
             if (k < 0) throw new TransportException("pid " + pid + " page 0x" + Long.toHexString(at) + " is not in round "
                     + set.directory().getFileName());
             PageRun r = runs.get(k);
+            // lazy pages do not follow the chain (yet): a page left to the parent round is asked of that round
+            if (r.getInParent()) throw new TransportException("pid " + pid + " page 0x" + Long.toHexString(at) + " is left to"
+                    + " the parent of round " + set.directory().getFileName() + ": ask " + set.parentDir().getFileName());
             long n = Math.min(size - done, r.getVaddr() + r.getNrPages() * Wire.PAGE_SIZE - at);
             MemorySegment.copy(data, r.getFileOffset() - set.pagesDataOffset() + (at - r.getVaddr()), scratch, done, n);
             done += n;

@@ -54,6 +54,8 @@ final class RoundWriter implements RoundSink {
     private final Map<String, FileChannel> openFiles = new ConcurrentHashMap<>();
     private final AtomicLong bytesStored = new AtomicLong();
     private final Map<String, ImageFile> pagesRecords = new ConcurrentHashMap<>();
+    /** Runs the sender left to the parent round (addresses only, no pages travel for them), by pid. */
+    private final Map<Integer, List<PageRun>> inParentRuns = new ConcurrentHashMap<>();
     private volatile boolean ended;
 
     /** One process's pages file while it is being received. */
@@ -89,7 +91,7 @@ final class RoundWriter implements RoundSink {
     public void file(String name, long offset, byte[] content, boolean last) {
         ImageKind kind = ImageKind.ofFileName(name);
         if (kind == null) throw new TransportException("'" + name + "' is not an image file name");
-        if (kind == ImageKind.INVENTORY || kind == ImageKind.PAGES || kind == ImageKind.PAGEMAP)
+        if (kind == ImageKind.INVENTORY || kind == ImageKind.PAGES)
             throw new TransportException(name + " is written by the receiver, not sent as a file");
         Path part = tmp.resolve(name + ".part");
         try {
@@ -110,7 +112,14 @@ final class RoundWriter implements RoundSink {
                 byte[] whole = new byte[(int) ch.size()];
                 ByteBuffer wb = ByteBuffer.wrap(whole);
                 while (wb.hasRemaining()) if (ch.read(wb, wb.position()) < 0) break;
-                ImageFiles.checkProtoFile(name, whole);
+                byte[] payload = ImageFiles.checkProtoFile(name, whole);
+                if (kind == ImageKind.PAGEMAP) {
+                    // a sent pagemap only carries the runs left to the parent: the rest is rebuilt from the batches
+                    ch.close();
+                    Files.delete(part);
+                    keepInParentRuns(name, payload);
+                    return;
+                }
                 ch.force(true);
                 ch.close();
                 Files.move(part, tmp.resolve(name), StandardCopyOption.ATOMIC_MOVE);
@@ -118,6 +127,23 @@ final class RoundWriter implements RoundSink {
         } catch (IOException e) {
             throw new TransportException("cannot write " + part + ": " + e.getMessage(), e);
         }
+    }
+
+    private void keepInParentRuns(String name, byte[] payload) {
+        PageIndex sent;
+        try {
+            sent = PageIndex.parseFrom(payload);
+        } catch (InvalidProtocolBufferException e) {
+            throw new TransportException(name + " is malformed: " + e.getMessage());
+        }
+        List<PageRun> runs = new ArrayList<>();
+        for (PageRun r : sent.getRunsList()) {
+            if (!r.getInParent() || r.getFileOffset() != 0 || r.getNrPages() <= 0)
+                throw new TransportException(name + " may only list runs left to the parent round (in_parent, no file offset)");
+            runs.add(r);
+        }
+        if (inParentRuns.putIfAbsent(ImageKind.pidOf(name), runs) != null)
+            throw new TransportException(name + " arrived twice in round " + round);
     }
 
     @Override
@@ -164,12 +190,13 @@ final class RoundWriter implements RoundSink {
             } catch (InvalidProtocolBufferException e) {
                 throw new TransportException("the commit's inventory is malformed: " + e.getMessage());
             }
+            inventory = linkParent(inventory);
             for (Map.Entry<Integer, PidPages> e : pages.entrySet()) finishPages(e.getKey(), e.getValue());
             // a process with memory images but not one page sent still gets (empty) pages and pagemap files
             try (DirectoryStream<Path> ds = Files.newDirectoryStream(tmp, "mm-*.img")) {
                 for (Path mm : ds) {
                     int pid = ImageKind.pidOf(mm.getFileName().toString());
-                    if (pid > 0 && !pages.containsKey(pid)) {
+                    if (pid > 0 && !pages.containsKey(pid) && !pagesRecords.containsKey(ImageKind.PAGES.fileName(pid))) {
                         PidPages empty = new PidPages(tmp.resolve(ImageKind.PAGES.fileName(pid) + ".part"));
                         finishPages(pid, empty);
                     }
@@ -203,6 +230,7 @@ final class RoundWriter implements RoundSink {
         List<long[]> runs = new ArrayList<>(p.runs);
         runs.sort(Comparator.comparingLong(r -> r[0]));
         PageIndex.Builder index = PageIndex.newBuilder().setPagesFileDataOffset(ImageFormat.PAGES_DATA_OFFSET);
+        List<PageRun> rebuilt = new ArrayList<>();
         long[] cur = null;
         for (long[] r : runs) {
             if (cur != null && Long.compareUnsigned(r[0], cur[0] + cur[1] * Wire.PAGE_SIZE) < 0)
@@ -211,10 +239,19 @@ final class RoundWriter implements RoundSink {
                 cur[1] += r[1];    // contiguous in memory and in the file: one run
                 continue;
             }
-            if (cur != null) index.addRuns(PageRun.newBuilder().setVaddr(cur[0]).setNrPages(cur[1]).setFileOffset(cur[2]));
+            if (cur != null) rebuilt.add(PageRun.newBuilder().setVaddr(cur[0]).setNrPages(cur[1]).setFileOffset(cur[2]).build());
             cur = r.clone();
         }
-        if (cur != null) index.addRuns(PageRun.newBuilder().setVaddr(cur[0]).setNrPages(cur[1]).setFileOffset(cur[2]));
+        if (cur != null) rebuilt.add(PageRun.newBuilder().setVaddr(cur[0]).setNrPages(cur[1]).setFileOffset(cur[2]).build());
+        rebuilt.addAll(inParentRuns.getOrDefault(pid, List.of()));
+        rebuilt.sort((a, b) -> Long.compareUnsigned(a.getVaddr(), b.getVaddr()));
+        for (int i = 1; i < rebuilt.size(); i++) {
+            PageRun prev = rebuilt.get(i - 1);
+            if (Long.compareUnsigned(rebuilt.get(i).getVaddr(), prev.getVaddr() + prev.getNrPages() * Wire.PAGE_SIZE) < 0)
+                throw new TransportException("pid " + pid + ": page 0x" + Long.toHexString(rebuilt.get(i).getVaddr())
+                        + " was both sent and left to the parent in round " + round);
+        }
+        index.addAllRuns(rebuilt);
 
         long end = p.nextOffset.get();
         long payload = end - ImageFormat.PAGES_DATA_OFFSET;
@@ -232,6 +269,37 @@ final class RoundWriter implements RoundSink {
         ch.close();
         Files.move(p.file, tmp.resolve(name), StandardCopyOption.ATOMIC_MOVE);
         writeWhole(ImageKind.PAGEMAP.fileName(pid), ImageFiles.protoFile(ImageKind.PAGEMAP, index.build().toByteArray()));
+    }
+
+    /**
+     * The sender names the parent by its round name in parent_dir (a path on the sending host would mean nothing
+     * here): it must be a round this server committed. A parent_dir with a '/' is a path (send-images of a local
+     * chain) and is kept as it came, as before. parent_dir then points at that round's directory, and the
+     * parent's inventory checksum is computed from the file stored here, which is what a restore checks.
+     */
+    private Inventory linkParent(Inventory sent) throws IOException {
+        String parentRound = sent.getParentDir();
+        if (parentRound.isEmpty()) {
+            if (!inParentRuns.isEmpty())
+                throw new TransportException("round " + round + " leaves pages to a parent round but names none");
+            return sent;
+        }
+        if (parentRound.contains("/")) {
+            // send-images of a local chain: parent_dir is the sender's path, kept as it came (no in_parent runs sent)
+            if (!inParentRuns.isEmpty())
+                throw new TransportException("round " + round + " sends runs left to its parent but names it by path ("
+                        + parentRound + "), not by round name");
+            return sent;
+        }
+        if (!PageServer.isRoundName(parentRound) || parentRound.equals(round))
+            throw new TransportException("round " + round + " names '" + parentRound + "' as its parent, which is not a round name");
+        Path parentDir = root.resolve(parentRound).toAbsolutePath().normalize();
+        Path parentInventory = parentDir.resolve(ImageKind.INVENTORY.fileName(0));
+        if (!Files.isRegularFile(parentInventory))
+            throw new TransportException("round " + round + " builds on round " + parentRound
+                    + ", which this page server does not have: send the whole chain to the same page server");
+        return sent.toBuilder().setParentDir(parentDir.toString())
+                .setParentInventoryCrc32C(ImageFiles.crcOfFile(parentInventory)).build();
     }
 
     private void writeInventory(Inventory sent) throws IOException {

@@ -72,12 +72,10 @@ public final class Dumper {
     /**
      * As {@link #dump(DumpOptions)}, into {@code sink} instead of a local directory ({@code imagesDir} is then
      * unused): a page server, for one. The sink is committed only if the dump succeeds and aborted otherwise.
-     * Building on a pre-dump needs the parent set locally, so {@code prevImagesDir} is refused here.
+     * {@code prevImagesDir} is read locally (for a page server: the shadow of the parent round, see page-server's
+     * NetworkImageSink); the sink links the set to the parent its own way.
      */
     public DumpResult dump(DumpOptions options, ImageSink sink) {
-        if (options.prevImagesDir() != null)
-            throw new DumpRefusedException("a dump into " + sink.destination() + " cannot build on a pre-dump yet"
-                    + " (--prev-images-dir needs a local image set): dump locally, then send-images");
         sinkOverride = sink;
         try {
             return dump(options);

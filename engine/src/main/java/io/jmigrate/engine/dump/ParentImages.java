@@ -49,7 +49,7 @@ final class ParentImages {
     /** Opens {@code prev} (checksums of its pages are left to the restore), which must be a pre-dump. */
     static ParentImages open(Path prev, Path imagesDir) {
         Path dir = prev.toAbsolutePath().normalize();
-        if (dir.equals(imagesDir.toAbsolutePath().normalize())) {
+        if (imagesDir != null && dir.equals(imagesDir.toAbsolutePath().normalize())) {
             throw new DumpRefusedException("--prev-images-dir " + prev + " is the images directory itself: give each round its own directory");
         }
         ImageSet set;

@@ -84,13 +84,11 @@ public final class PreDumper {
     }
 
     /**
-     * As {@link #preDump(Options)}, into {@code sink} (a page server) instead of {@code imagesDir}: a first round
-     * only, since a later round reads its parent's index and tracker state from a local set.
+     * As {@link #preDump(Options)}, into {@code sink} (a page server) instead of {@code imagesDir}. A later round
+     * still reads its parent's index and tracker state from {@code prevImagesDir}, a local set (for a page server:
+     * the shadow the parent round left, see page-server's NetworkImageSink); the sink links to the parent its own way.
      */
     public Result preDump(Options options, ImageSink sink) {
-        if (options.prevImagesDir() != null)
-            throw new DumpRefusedException("a pre-dump into " + sink.destination() + " cannot build on an earlier round yet"
-                    + " (--prev-images-dir needs a local image set)");
         sinkOverride = sink;
         try {
             return preDump(options);
