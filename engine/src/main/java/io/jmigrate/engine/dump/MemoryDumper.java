@@ -201,7 +201,10 @@ final class MemoryDumper {
                 } else if (parentPresent == null) {
                     toKind(1, from, pages, index, procMem);
                 } else {
-                    for (long addr = from; addr < to; addr += PAGE) toKind(leftToParent(addr) ? 2 : 1, addr, pages, index, procMem);
+                    for (long addr = from; addr < to; ) {       // by the ranges' edges, not page by page
+                        toKind(leftToParent(addr) ? 2 : 1, addr, pages, index, procMem);
+                        addr = Math.min(to, Math.min(inParent.nextChange(addr), written.nextChange(addr)));
+                    }
                 }
                 at = to;
             }
