@@ -102,6 +102,30 @@ class PreCopyTest {
         }
     }
 
+    /**
+     * The frozen dump takes VmFlags from the smaps read before the freeze when /proc/PID/maps is unchanged; here the
+     * address space is churned after that read and before the freeze (from the progress line that comes between),
+     * so the dump must notice and read smaps again, and the restored process must still hold every page.
+     */
+    @Test
+    void aVmaListChangedBetweenTheSmapsReadAndTheFreezeIsReadAgainWhileFrozen() {
+        try (Workloads workloads = new Workloads()) {
+            Path log = tmp.resolve("late-churn.log");
+            int pid = workloads.start(log, Workloads.fixture("dirtier").toString(), "64", "5");
+            Workloads.awaitLog(log, TIMEOUT, "ready", l -> l.stream().anyMatch(s -> s.startsWith("ready")));
+            new PreDumper().preDump(PreDumper.Options.of(pid, tmp.resolve("pre1")));
+            List<String> progress = new ArrayList<>();
+            new Dumper().dump(DumpOptions.of(pid, tmp.resolve("final")).withParent(tmp.resolve("pre1")).withProgress(line -> {
+                progress.add(line);
+                if (line.startsWith("pages file of PID " + pid) && line.endsWith("(before the freeze)")) churn(pid, log, 1);
+            }));
+            assertTrue(progress.stream().anyMatch(s -> s.contains("VMA list changed since before the freeze")), String.join("\n", progress));
+            Workloads.awaitGone(pid);
+            workloads.adopt(new Restorer().restore(RestoreOptions.of(tmp.resolve("final"))).pid());
+            assertVerified(pid, log, "1 churns");
+        }
+    }
+
     @Test
     void forcedFullCopyCopiesEverythingEachRoundAndStillRestores() {
         try (Workloads workloads = new Workloads()) {

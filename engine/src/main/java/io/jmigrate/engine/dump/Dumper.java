@@ -103,6 +103,7 @@ public final class Dumper {
     private DumpResult dumpTree(DumpOptions options) {
         int root = options.pid();
         long startedAt = System.nanoTime();
+        preFreezeSmaps.clear();
         parent = options.prevImagesDir() == null ? null : ParentImages.open(options.prevImagesDir(), options.imagesDir());
         List<Integer> tree = ProcessTreeWalker.walk(procfs, root);
         // Zombies have exited: nothing to freeze or copy, only their entry (their parent has yet to reap them).
@@ -246,7 +247,12 @@ public final class Dumper {
 
         StoppedThread leader = frozen.leader();
         RemoteSyscalls inLeader = RemoteSyscalls.in(leader, pid);
-        List<io.jmigrate.engine.proc.SmapsEntry> smaps = procfs.smaps(pid);
+        long smapsStart = System.nanoTime();
+        List<io.jmigrate.engine.proc.SmapsEntry> smaps = frozenSmaps(pid);
+        boolean smapsReused = smaps == preFreezeSmaps.get(pid);
+        options.progress().accept(String.format("PID %d: %s in %.1f ms", pid, smapsReused
+                ? "VMA list unchanged since the smaps read before the freeze (maps only)"
+                : "VMA list changed since before the freeze: smaps read again", (System.nanoTime() - smapsStart) / 1e6));
         List<Vma> vmas = VmaCollector.collect(pid, smaps, ownUffd(pid));
         // Pre-copy: what was written since the last pre-dump (the same smaps: each read walks every page table)
         io.jmigrate.engine.precopy.PageRanges dirty = null, parentPresent = null;
@@ -267,7 +273,8 @@ public final class Dumper {
                     dirty.pages(), tracker.kind(), (System.nanoTime() - t0) / 1e6));
         }
         java.util.Set<Long> emptyVmas = new java.util.HashSet<>();
-        for (var e : smaps) if (e.rssKb() == 0 && e.swapKb() == 0) emptyVmas.add(e.mapping().start());
+        // Rss/Swap from before the freeze may be stale (pages written since): no shortcut then, the pagemap decides
+        if (!smapsReused) for (var e : smaps) if (e.rssKb() == 0 && e.swapKb() == 0) emptyVmas.add(e.mapping().start());
         ProcStat stat = procfs.stat(pid);
         ProcStatus status = procfs.status(pid);
 
@@ -372,7 +379,9 @@ public final class Dumper {
      * needs (a cold start otherwise costs the process hundreds of milliseconds of pause).
      */
     private void rehearse(int pid) {
-        VmaCollector.collect(pid, procfs.smaps(pid), ownUffd(pid));
+        List<io.jmigrate.engine.proc.SmapsEntry> smaps = procfs.smaps(pid);
+        preFreezeSmaps.put(pid, smaps);
+        VmaCollector.collect(pid, smaps, ownUffd(pid));
         procfs.stat(pid);
         procfs.limits(pid);
         procfs.auxv(pid);
@@ -396,6 +405,31 @@ public final class Dumper {
                         + sink.destination() + " cannot carry yet: dump into a local directory instead");
             }
         }
+    }
+
+    /** smaps of each process, read last before the freeze (reading it walks every page table: slow). */
+    private final Map<Integer, List<io.jmigrate.engine.proc.SmapsEntry>> preFreezeSmaps = new HashMap<>();
+
+    /**
+     * The smaps of a frozen process without walking its page tables when possible: if /proc/PID/maps (no page
+     * walk) shows exactly the areas smaps showed before the freeze (addresses, permissions, offset, device, inode,
+     * name), that earlier read is returned, and only its VmFlags and counters are used. VmFlags that can change
+     * without changing the maps line are safe to take from before the freeze: VM_SOFTDIRTY also shows in every
+     * pagemap word the soft-dirty peek reads, a VMA that lost its uffd-wp registration fails the tracker's
+     * PAGEMAP_SCAN (EPERM: copied whole), and a userfaultfd of the process's own is refused among its fds.
+     * Rss/Swap are stale: the caller must not use them. Otherwise smaps is read again, now.
+     */
+    private List<io.jmigrate.engine.proc.SmapsEntry> frozenSmaps(int pid) {
+        List<io.jmigrate.engine.proc.SmapsEntry> before = preFreezeSmaps.get(pid);
+        if (before != null) {
+            List<io.jmigrate.engine.proc.MapsEntry> now = procfs.maps(pid);
+            boolean same = now.size() == before.size();
+            for (int i = 0; same && i < now.size(); i++) same = now.get(i).equals(before.get(i).mapping());
+            if (same) return before;
+        }
+        List<io.jmigrate.engine.proc.SmapsEntry> now = procfs.smaps(pid);
+        preFreezeSmaps.remove(pid);
+        return now;
     }
 
     /** Opens {@code path} for writing inside the process; -1 if it cannot (fd limit, seccomp...): we copy instead. */
@@ -432,7 +466,9 @@ public final class Dumper {
     private long estimatePrivateBytes(int pid, java.util.Set<Long> shmemSeen) {
         try {
             long kb = 0;
-            for (var s : procfs.smaps(pid)) {
+            List<io.jmigrate.engine.proc.SmapsEntry> smaps = procfs.smaps(pid);
+            preFreezeSmaps.put(pid, smaps);        // the latest read before the freeze
+            for (var s : smaps) {
                 if (!s.mapping().shared()) kb += s.anonymousKb() + s.swapKb();
                 else if (SharedMemoryCollector.isShmem(s.mapping()) && shmemSeen.add(s.mapping().inode())) kb += s.rssKb() + s.swapKb();
             }

@@ -9,6 +9,7 @@ import io.jmigrate.engine.image.proto.VmaKind;
 import io.jmigrate.engine.proc.Pagemap;
 import io.jmigrate.engine.proc.PagemapEntry;
 import io.jmigrate.engine.sys.Mman;
+import io.jmigrate.engine.sys.PagemapScan;
 import io.jmigrate.engine.sys.ProcessVm;
 
 import java.io.IOException;
@@ -100,6 +101,8 @@ final class MemoryDumper {
     PageIndex dump(List<Vma> vmas, java.util.Set<Long> empty, PageSink pages, long dataOffset) {
         PageIndex.Builder index = PageIndex.newBuilder().setPagesFileDataOffset(dataOffset);
         long[] window = new long[WINDOW_PAGES];
+        scanFd = io.jmigrate.engine.sys.Files.open("/proc/" + pid + "/pagemap", io.jmigrate.engine.sys.Files.O_RDONLY | io.jmigrate.engine.sys.Files.O_CLOEXEC);
+        scanner = new PagemapScan.Scanner(4096);
         try (FileChannel procMem = FileChannel.open(Path.of("/proc", Integer.toString(pid), "mem"), StandardOpenOption.READ);
              Pagemap pagemap = Pagemap.open(pid)) {
             for (Vma vma : vmas) {
@@ -111,33 +114,115 @@ final class MemoryDumper {
                 if (readable == pendingViaProcMem && pendingRuns > 0) flush(pages, index, procMem);
                 pendingViaProcMem = !readable;
                 boolean anonymous = vma.getKind() != VmaKind.VMA_FILE;
-                long runStart = -1;
-                int runKind = 0;                 // 0 nothing to save, 1 copy, 2 left to the parent
-                for (long first = 0; first < vmaPages; first += WINDOW_PAGES) {
-                    int count = (int) Math.min(WINDOW_PAGES, vmaPages - first);
-                    long t0 = System.nanoTime();
-                    pagemap.read(vma.getStart() + first * PAGE, window, 0, count);
-                    scanNanos += System.nanoTime() - t0;
-                    for (int i = 0; i < count; i++) {
-                        long addr = vma.getStart() + (first + i) * PAGE;
-                        int kind = !worthCopying(window[i], anonymous) ? 0 : leftToParent(addr) ? 2 : 1;
-                        if (kind == runKind) continue;
-                        endRun(runKind, runStart, addr, pages, index, procMem);
-                        runKind = kind;
-                        runStart = addr;
-                    }
-                }
+                runStart = -1;
+                runKind = 0;
+                if (scanFd >= 0 && scanVma(vma, anonymous, pagemap, window, pages, index, procMem)) continue;
+                readWords(vma.getStart(), vma.getEnd(), anonymous, pagemap, window, pages, index, procMem);
                 endRun(runKind, runStart, vma.getEnd(), pages, index, procMem);
             }
             if (pendingRuns > 0) flush(pages, index, procMem);
         } catch (IOException e) {
             throw new UncheckedIOException("reading memory of PID " + pid, e);
+        } finally {
+            closeScan();
         }
         if (parentRuns.isEmpty()) return index.build();
         List<PageRun> all = new java.util.ArrayList<>(index.getRunsList());
         all.addAll(parentRuns);
         all.sort((a, b) -> Long.compareUnsigned(a.getVaddr(), b.getVaddr()));
         return index.clearRuns().addAllRuns(all).build();
+    }
+
+    /** The run being built: 0 nothing to save, 1 copy, 2 left to the parent; from runStart. */
+    private int runKind;
+    private long runStart;
+
+    /** /proc/PID/pagemap opened for PAGEMAP_SCAN, or -1: the kernel lacks it, so every pagemap word is read. */
+    private int scanFd = -1;
+    private io.jmigrate.engine.sys.PagemapScan.Scanner scanner;
+
+    private void toKind(int kind, long addr, PageSink pages, PageIndex.Builder index, FileChannel procMem) throws IOException {
+        if (kind == runKind) return;
+        endRun(runKind, runStart, addr, pages, index, procMem);
+        runKind = kind;
+        runStart = addr;
+    }
+
+    /** Pages [from, to) by their pagemap words, one window at a time. */
+    private void readWords(long from, long to, boolean anonymous, Pagemap pagemap, long[] window, PageSink pages,
+                           PageIndex.Builder index, FileChannel procMem) throws IOException {
+        long total = (to - from) / PAGE;
+        for (long first = 0; first < total; first += WINDOW_PAGES) {
+            int count = (int) Math.min(WINDOW_PAGES, total - first);
+            long t0 = System.nanoTime();
+            pagemap.read(from + first * PAGE, window, 0, count);
+            scanNanos += System.nanoTime() - t0;
+            for (int i = 0; i < count; i++) {
+                long addr = from + (first + i) * PAGE;
+                toKind(!worthCopying(window[i], anonymous) ? 0 : leftToParent(addr) ? 2 : 1, addr, pages, index, procMem);
+            }
+        }
+    }
+
+    /**
+     * The VMA's present and swapped pages as ranges from PAGEMAP_SCAN instead of one pagemap word per page: a
+     * present range is copied unless it maps the zero page, or, in a file VMA, is still the file's page (the same
+     * tests as on pagemap words: PAGE_IS_FILE is the kernel's "page && !PageAnon" of PM_FILE). Swapped ranges
+     * (which include migration entries and uffd-wp markers) are decided on their pagemap words as before.
+     * False if the scan failed before it changed anything: the caller reads the words instead.
+     */
+    private boolean scanVma(Vma vma, boolean anonymous, Pagemap pagemap, long[] window, PageSink pages,
+                            PageIndex.Builder index, FileChannel procMem) throws IOException {
+        long at = vma.getStart(), end = vma.getEnd();
+        while (at < end) {
+            long t0 = System.nanoTime();
+            int n;
+            try {
+                n = scanner.scan(scanFd, at, end, 0, 0, PagemapScan.PAGE_IS_PRESENT | PagemapScan.PAGE_IS_SWAPPED,
+                        PagemapScan.PAGE_IS_PRESENT | PagemapScan.PAGE_IS_SWAPPED | PagemapScan.PAGE_IS_PFNZERO
+                                | (anonymous ? 0 : PagemapScan.PAGE_IS_FILE));     // FILE costs a page lookup per pte
+            } catch (io.jmigrate.engine.sys.ErrnoException e) {
+                if (at != vma.getStart()) throw e;
+                if (e.errno() == 25 || e.errno() == 22) scanFd = closeScan(); // ENOTTY, EINVAL: a kernel before 6.7
+                return false;
+            } finally {
+                scanNanos += System.nanoTime() - t0;
+            }
+            for (int r = 0; r < n; r++) {
+                long from = scanner.start(r), to = scanner.end(r), categories = scanner.categories(r);
+                toKind(0, at, pages, index, procMem);        // the gap before it holds nothing
+                if ((categories & PagemapScan.PAGE_IS_SWAPPED) != 0) {
+                    readWords(from, to, anonymous, pagemap, window, pages, index, procMem);
+                } else if ((categories & PagemapScan.PAGE_IS_PFNZERO) != 0) {
+                    zeroPagesSkipped += (to - from) / PAGE;
+                    toKind(0, from, pages, index, procMem);
+                } else if (!anonymous && (categories & PagemapScan.PAGE_IS_FILE) != 0) {
+                    toKind(0, from, pages, index, procMem);
+                } else if (parentPresent == null) {
+                    toKind(1, from, pages, index, procMem);
+                } else {
+                    for (long addr = from; addr < to; ) {       // by the ranges' edges, not page by page
+                        toKind(leftToParent(addr) ? 2 : 1, addr, pages, index, procMem);
+                        addr = Math.min(to, Math.min(inParent.nextChange(addr), written.nextChange(addr)));
+                    }
+                }
+                at = to;
+            }
+            long walkEnd = scanner.walkEnd();
+            toKind(0, at, pages, index, procMem);
+            if (walkEnd <= at && n == 0) at = end;           // nothing more in this VMA
+            else at = Math.max(at, walkEnd);
+        }
+        endRun(runKind, runStart, end, pages, index, procMem);
+        return true;
+    }
+
+    private int closeScan() {
+        if (scanner != null) scanner.close();
+        if (scanFd >= 0) io.jmigrate.engine.sys.Files.closeQuietly(scanFd);
+        scanner = null;
+        scanFd = -1;
+        return -1;
     }
 
     private void endRun(int kind, long start, long end, PageSink pages, PageIndex.Builder index, FileChannel procMem)

@@ -94,6 +94,13 @@ public final class PageRanges {
             while (i < starts.length && Long.compareUnsigned(ends[i], addr) <= 0) i++;
             return i < starts.length && Long.compareUnsigned(starts[i], addr) <= 0;
         }
+
+        /** The first address above {@code addr} where {@link #contains} changes; Long.MAX_VALUE if none. */
+        public long nextChange(long addr) {
+            boolean inside = contains(addr);
+            if (i >= starts.length) return Long.MAX_VALUE;
+            return inside ? ends[i] : starts[i];
+        }
     }
 
     public Cursor cursor() { return new Cursor(); }

@@ -43,4 +43,17 @@ class PageRangesTest {
         assertTrue(r.contains(0xffffffffff600000L));
         assertFalse(PageRanges.EMPTY.contains(0));
     }
+
+    @Test
+    void aCursorTellsWhereContainmentChangesNext() {
+        PageRanges r = PageRanges.builder().add(0x3000, 0x5000).add(0x8000, 0x9000).build();
+        PageRanges.Cursor c = r.cursor();
+        assertEquals(0x3000, c.nextChange(0x1000));          // outside, before the first range
+        assertEquals(0x5000, c.nextChange(0x3000));          // inside: its end
+        assertEquals(0x5000, c.nextChange(0x4000));
+        assertEquals(0x8000, c.nextChange(0x5000));          // the gap: the next start
+        assertEquals(0x9000, c.nextChange(0x8000));
+        assertEquals(Long.MAX_VALUE, c.nextChange(0x9000));  // past the last range
+        assertEquals(0x3000, c.nextChange(0x2000));          // lower again: starts over
+    }
 }
