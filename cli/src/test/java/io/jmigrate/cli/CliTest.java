@@ -3,28 +3,29 @@ package io.jmigrate.cli;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import io.jmigrate.cli.CliHarness.Run;
 import io.jmigrate.engine.sys.Prctl;
 import io.jmigrate.engine.sys.Reaper;
 import io.jmigrate.engine.sys.Signals;
-import io.jmigrate.engine.sys.Spawn;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Predicate;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
+import static io.jmigrate.cli.CliHarness.assertConsecutiveTicks;
+import static io.jmigrate.cli.CliHarness.jmigrate;
+import static io.jmigrate.cli.CliHarness.lastTick;
+import static io.jmigrate.cli.CliHarness.lines;
+import static io.jmigrate.cli.CliHarness.spawnMemhog;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -37,17 +38,11 @@ import static org.junit.jupiter.api.Assertions.fail;
  */
 class CliTest {
     private static final Duration TIMEOUT = Duration.ofSeconds(30);
-    private static final Pattern TICK = Pattern.compile("tick (\\d+) cursor \\d+");
 
     @TempDir
     Path tmp;
 
     private final List<Integer> started = new ArrayList<>();
-
-    /** What one run of the command did. */
-    record Run(int exit, String out, String err) {
-        List<String> errLines() { return err.lines().toList(); }
-    }
 
     @BeforeAll
     static void becomeSubreaper() {
@@ -221,80 +216,21 @@ class CliTest {
 
     // ---- helpers ---------------------------------------------------------------------------------------------
 
-    /** Runs the command in this JVM with System.out and System.err captured. */
-    private static synchronized Run jmigrate(String... args) {
-        PrintStream out = System.out, err = System.err;
-        ByteArrayOutputStream outBytes = new ByteArrayOutputStream(), errBytes = new ByteArrayOutputStream();
-        int exit;
-        try (PrintStream o = new PrintStream(outBytes, true, StandardCharsets.UTF_8);
-             PrintStream e = new PrintStream(errBytes, true, StandardCharsets.UTF_8)) {
-            System.setOut(o);
-            System.setErr(e);
-            exit = Main.execute(args);
-        } finally {
-            System.setOut(out);
-            System.setErr(err);
-        }
-        return new Run(exit, outBytes.toString(StandardCharsets.UTF_8), errBytes.toString(StandardCharsets.UTF_8));
-    }
-
-    /** memhog (8 MiB, sleep mode) as our child through posix_spawn, output to its log, stdin /dev/null. */
     private int startMemhog(Path log) {
-        Path memhog = Path.of(System.getProperty("jmigrate.fixtures", "../fixtures/build"), "memhog").toAbsolutePath();
-        if (!Files.isExecutable(memhog)) fail(memhog + " is not built (make -C fixtures)");
-        int pid = Spawn.spawn(Spawn.Request.of(List.of(memhog.toString(), log.toString(), "8", "sleep"))
-                .withOutput(log).withCwd(log.getParent()));
+        int pid = spawnMemhog(log, 8);
         started.add(pid);
         return pid;
     }
 
-    private static List<String> lines(Path log) {
-        try {
-            return Files.exists(log) ? Files.readAllLines(log) : List.of();
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
-    }
-
     private static List<String> awaitLog(Path log, String what, Predicate<List<String>> condition) {
-        long deadline = System.nanoTime() + TIMEOUT.toNanos();
-        while (true) {
-            List<String> lines = lines(log);
-            if (condition.test(lines)) return lines;
-            if (System.nanoTime() > deadline) fail("timed out waiting for " + what + "; log: " + lines);
-            try {
-                Thread.sleep(5);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                fail("interrupted");
-            }
-        }
+        return CliHarness.awaitLog(log, TIMEOUT, what, condition);
     }
 
     private static void awaitTicks(Path log, long n) {
         awaitLog(log, n + " ticks", l -> lastTick(l) >= n);
     }
 
-    private static long lastTick(List<String> lines) {
-        for (int i = lines.size() - 1; i >= 0; i--) {
-            Matcher m = TICK.matcher(lines.get(i));
-            if (m.matches()) return Long.parseLong(m.group(1));
-        }
-        return 0;
-    }
 
-    private static void assertConsecutiveTicks(List<String> lines) {
-        assertFalse(lines.stream().anyMatch(l -> l.startsWith("CORRUPT")), () -> "memory corrupt: " + lines);
-        long previous = 0;
-        for (String line : lines) {
-            Matcher m = TICK.matcher(line);
-            if (!m.matches()) continue;
-            long tick = Long.parseLong(m.group(1));
-            if (tick != previous + 1) fail("ticks not consecutive: " + previous + " then " + line);
-            previous = tick;
-        }
-        assertEquals(1, lines.stream().filter(l -> l.startsWith("start ")).count(), "the program never restarted");
-    }
 
     private static boolean anyString(JsonElement e, Predicate<String> test) {
         if (e.isJsonPrimitive()) return e.getAsJsonPrimitive().isString() && test.test(e.getAsString());

@@ -3,6 +3,7 @@ package io.jmigrate.cli;
 import io.jmigrate.engine.image.ImageSet;
 import io.jmigrate.engine.image.proto.PageRun;
 import io.jmigrate.engine.image.proto.Vma;
+import io.jmigrate.cli.CliHarness.Run;
 import io.jmigrate.engine.sys.Prctl;
 import io.jmigrate.engine.sys.Reaper;
 import io.jmigrate.engine.sys.Signals;
@@ -16,9 +17,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
@@ -30,9 +29,12 @@ import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.BooleanSupplier;
 import java.util.function.Predicate;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
+import static io.jmigrate.cli.CliHarness.assertConsecutiveTicks;
+import static io.jmigrate.cli.CliHarness.jmigrate;
+import static io.jmigrate.cli.CliHarness.lastTick;
+import static io.jmigrate.cli.CliHarness.lines;
+import static io.jmigrate.cli.CliHarness.spawnMemhog;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -46,7 +48,6 @@ import static org.junit.jupiter.api.Assertions.fail;
  */
 class NetworkDumpTest {
     private static final Duration TIMEOUT = Duration.ofSeconds(60);
-    private static final Pattern TICK = Pattern.compile("tick (\\d+) cursor \\d+");
     private static final int MIB = 8;
 
     @TempDir
@@ -56,10 +57,6 @@ class NetworkDumpTest {
     private PageServer server;
     private final List<String> serverLog = new CopyOnWriteArrayList<>();
     private final List<Integer> started = new ArrayList<>();
-
-    record Run(int exit, String out, String err) {
-        List<String> errLines() { return err.lines().toList(); }
-    }
 
     @BeforeAll
     static void becomeSubreaper() {
@@ -342,37 +339,10 @@ class NetworkDumpTest {
         return set.pageIndex(pid).getRunsList().stream().mapToLong(PageRun::getNrPages).sum();
     }
 
-    private static synchronized Run jmigrate(String... args) {
-        PrintStream out = System.out, err = System.err;
-        ByteArrayOutputStream outBytes = new ByteArrayOutputStream(), errBytes = new ByteArrayOutputStream();
-        int exit;
-        try (PrintStream o = new PrintStream(outBytes, true, StandardCharsets.UTF_8);
-             PrintStream e = new PrintStream(errBytes, true, StandardCharsets.UTF_8)) {
-            System.setOut(o);
-            System.setErr(e);
-            exit = Main.execute(args);
-        } finally {
-            System.setOut(out);
-            System.setErr(err);
-        }
-        return new Run(exit, outBytes.toString(StandardCharsets.UTF_8), errBytes.toString(StandardCharsets.UTF_8));
-    }
-
     private int startMemhog(Path log) {
-        Path memhog = Path.of(System.getProperty("jmigrate.fixtures", "../fixtures/build"), "memhog").toAbsolutePath();
-        if (!Files.isExecutable(memhog)) fail(memhog + " is not built (make -C fixtures)");
-        int pid = Spawn.spawn(Spawn.Request.of(List.of(memhog.toString(), log.toString(), Integer.toString(MIB), "sleep"))
-                .withOutput(log).withCwd(log.getParent()));
+        int pid = spawnMemhog(log, MIB);
         started.add(pid);
         return pid;
-    }
-
-    private static List<String> lines(Path log) {
-        try {
-            return Files.exists(log) ? Files.readAllLines(log) : List.of();
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
     }
 
     private static void await(String what, BooleanSupplier condition) {
@@ -389,38 +359,8 @@ class NetworkDumpTest {
     }
 
     private static List<String> awaitLog(Path log, String what, Predicate<List<String>> condition) {
-        long deadline = System.nanoTime() + TIMEOUT.toNanos();
-        while (true) {
-            List<String> lines = lines(log);
-            if (condition.test(lines)) return lines;
-            if (System.nanoTime() > deadline) fail("timed out waiting for " + what + "; log: " + lines);
-            try {
-                Thread.sleep(5);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                fail("interrupted");
-            }
-        }
+        return CliHarness.awaitLog(log, TIMEOUT, what, condition);
     }
 
-    private static long lastTick(List<String> lines) {
-        for (int i = lines.size() - 1; i >= 0; i--) {
-            Matcher m = TICK.matcher(lines.get(i));
-            if (m.matches()) return Long.parseLong(m.group(1));
-        }
-        return 0;
-    }
 
-    private static void assertConsecutiveTicks(List<String> lines) {
-        assertFalse(lines.stream().anyMatch(l -> l.startsWith("CORRUPT")), () -> "memory corrupt: " + lines);
-        long previous = 0;
-        for (String line : lines) {
-            Matcher m = TICK.matcher(line);
-            if (!m.matches()) continue;
-            long tick = Long.parseLong(m.group(1));
-            if (tick != previous + 1) fail("ticks not consecutive: " + previous + " then " + line);
-            previous = tick;
-        }
-        assertEquals(1, lines.stream().filter(l -> l.startsWith("start ")).count(), "the program never restarted");
-    }
 }
