@@ -23,18 +23,23 @@ final class BenchTransportCommand implements Callable<Integer> {
     @Option(names = "--source-mib", defaultValue = "256", description = "distinct memory sent over and over (default 256 MiB)")
     int sourceMib;
 
-    @Option(names = "--modes", split = ",", defaultValue = "memcpy,raw,tls,tls-lz4",
-            description = "which measurements: memcpy, raw, tls, tls-lz4 (default all)")
+    @Option(names = "--modes", split = ",", defaultValue = "memcpy,raw,tls,tls-holes,tls-lz4,tls-auto",
+            description = {"which measurements (default all): memcpy; raw (TCP, zero pages sent); tls (zero pages sent);",
+                    "tls-holes (zero pages as holes, no LZ4); tls-lz4 (LZ4 tried on every batch);",
+                    "tls-auto (LZ4 when it measures faster: the default of dump and send-images)"})
     List<String> modes;
 
-    @Option(names = "--tls-providers", split = ",", defaultValue = "openssl,jdk",
-            description = "TLS engines to measure: openssl (BoringSSL), jdk (default both)")
+    @Option(names = "--tls-providers", split = ",", defaultValue = "openssl",
+            description = {"TLS engines to measure: openssl (BoringSSL, default), jdk. The launcher runs with C1 only",
+                    "unless jdk is named (the JDK's AES-GCM needs C2), so name jdk to compare both under C2"})
     List<String> providers;
 
     @Override
     public Integer call() throws Exception {
         System.out.println("transport bench: " + gib + " GiB per mode, " + streams + " streams, " + Transport.describe()
-                + ", " + Runtime.getRuntime().availableProcessors() + " cores");
+                + ", " + Runtime.getRuntime().availableProcessors() + " cores, JIT "
+                + (java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments().contains("-XX:TieredStopAtLevel=1")
+                        ? "C1 only" : "C1+C2"));
         List<TransportBench.Result> results = TransportBench.run((long) gib << 30, (long) sourceMib << 20, streams,
                 modes, providers.stream().map(io.jmigrate.transport.TlsSettings.Provider::parse).toList(), System.out::println);
         var rawRun = results.stream().filter(r -> r.mode().startsWith("raw TCP")).findFirst();

@@ -29,7 +29,14 @@ final class SendImagesCommand implements Callable<Integer> {
     @Option(names = "--streams", defaultValue = "2", description = "parallel TLS streams (default 2)")
     int streams;
 
-    @Option(names = "--no-compress", description = "send pages raw, without LZ4")
+    @Option(names = "--compress", paramLabel = "auto|always|never", defaultValue = "auto",
+            converter = CompressionConverter.class,
+            description = {"LZ4 per page batch: auto (default) measures raw and compressed periods and keeps"
+                    + " the faster, so a slow link gets compressed pages and a fast one is not held back by LZ4;"
+                    + " always tries every batch; never sends raw (zero pages are holes either way)"})
+    io.jmigrate.transport.Compression compression;
+
+    @Option(names = "--no-compress", hidden = true, description = "same as --compress never")
     boolean noCompress;
 
     @Option(names = "--max-rate", paramLabel = "MB/s", defaultValue = "0",
@@ -45,15 +52,17 @@ final class SendImagesCommand implements Callable<Integer> {
         String name = round != null ? round : dir.toAbsolutePath().normalize().getFileName().toString();
         var addr = TlsOptions.parseAddress(server, "--page-server");
         ImageSetSender.Result r;
+        double lz4Share;
         try (TransportClient client = TransportClient.tls(tls.settings(), tls.name());
-             RoundSender sender = RoundSender.open(client, addr, name, streams, !noCompress)) {
+             RoundSender sender = RoundSender.open(client, addr, name, streams, noCompress ? io.jmigrate.transport.Compression.NEVER : compression)) {
             r = ImageSetSender.send(set, sender, maxRate * 1_000_000);
+            lz4Share = sender.compressedShare();
         }
         double mib = r.pages() * 4096.0 / (1 << 20);
         double secs = r.nanos() / 1e9;
         System.err.printf(Locale.ROOT, "sent %s to %s as %s: %.1f MiB of memory (%d pages, %d zero), %d files, "
-                        + "%.1f MiB on the wire, %.2f s (%.2f GB/s)%n", dir, server, r.committed().getDirectory(), mib,
-                r.pages(), r.holes(), r.files(), r.wireBytes() / (double) (1 << 20), secs, r.pages() * 4096.0 / 1e9 / secs);
+                        + "%.1f MiB on the wire (LZ4 on %.0f%% of batches), %.2f s (%.2f GB/s)%n", dir, server, r.committed().getDirectory(), mib,
+                r.pages(), r.holes(), r.files(), r.wireBytes() / (double) (1 << 20), 100 * lz4Share, secs, r.pages() * 4096.0 / 1e9 / secs);
         System.out.println(r.committed().getDirectory());
         return 0;
     }

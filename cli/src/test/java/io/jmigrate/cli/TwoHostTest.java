@@ -34,6 +34,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
+import static io.jmigrate.cli.HostNamespaces.*;
 
 /**
  * Two "hosts": network namespaces A and B joined by a veth pair, made and removed by the test. A 512 MiB memhog
@@ -43,9 +44,6 @@ import static org.junit.jupiter.api.Assertions.fail;
  */
 class TwoHostTest {
     private static final int MIB = 512;
-    /** posix_spawn does not search PATH. */
-    private static final String IP = java.util.stream.Stream.of("/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip")
-            .filter(p -> Files.isExecutable(Path.of(p))).findFirst().orElse("ip");
     private static final Pattern TICK = Pattern.compile("tick (\\d+) cursor (\\d+)");
 
     private final String nsA = "jmA" + ProcessHandle.current().pid(), nsB = "jmB" + ProcessHandle.current().pid();
@@ -82,7 +80,7 @@ class TwoHostTest {
         // B: the page server
         Path received = work.resolve("received");
         Path serverLog = logs.resolve("page-server.log");
-        Process server = javaIn(nsB, serverLog, "page-server", "--listen", addrB + ":7070", "-D", received.toString(),
+        Process server = javaIn(nsB, serverLog, children, "page-server", "--listen", addrB + ":7070", "-D", received.toString(),
                 "--certs", pki.toString(), "--cert-name", "hostB", "--progress", "1");
         awaitFile(serverLog, "listening on", Duration.ofSeconds(60));
 
@@ -99,7 +97,7 @@ class TwoHostTest {
         Path pre = work.resolve("pre");
         Run preDump = jmigrate("dump", "-t", Integer.toString(pid), "-D", pre.toString(), "--leave-running");
         assertEquals(0, preDump.exit(), preDump.err());
-        Process doomed = javaIn(nsA, logs.resolve("doomed.log"), "send-images", "-D", pre.toString(), "--page-server",
+        Process doomed = javaIn(nsA, logs.resolve("doomed.log"), children, "send-images", "-D", pre.toString(), "--page-server",
                 addrB + ":7070", "--round", "pre-1", "--certs", pki.toString(), "--cert-name", "hostA", "--max-rate", "50");
         await("part of round pre-1 reached B", Duration.ofSeconds(60), () -> partialPagesBytes(received) > 8L << 20);
         doomed.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
@@ -118,7 +116,7 @@ class TwoHostTest {
         assertTrue(Reaper.awaitGone(pid, Duration.ofSeconds(10)), "dump killed the process");
         long ticksAtDump = lastTick(hogLog);
         Path sendLog = logs.resolve("send.log");
-        Process send = javaIn(nsA, sendLog, "send-images", "-D", images.toString(), "--page-server", addrB + ":7070",
+        Process send = javaIn(nsA, sendLog, children, "send-images", "-D", images.toString(), "--page-server", addrB + ":7070",
                 "--round", "final", "--certs", pki.toString(), "--cert-name", "hostA");
         assertTrue(send.waitFor(120, TimeUnit.SECONDS), "send-images finished");
         assertEquals(0, send.exitValue(), Files.readString(sendLog));
@@ -127,7 +125,7 @@ class TwoHostTest {
         assertSameMemory(ImageSet.open(images), ImageSet.open(finalDir));
 
         Path restoreLog = logs.resolve("restore.log");
-        Process restore = javaIn(nsB, restoreLog, "restore", "-D", finalDir.toString());
+        Process restore = javaIn(nsB, restoreLog, children, "restore", "-D", finalDir.toString());
         assertTrue(restore.waitFor(120, TimeUnit.SECONDS), "restore finished");
         assertEquals(0, restore.exitValue(), Files.readString(restoreLog));
         assertTrue(Files.readString(restoreLog).lines().anyMatch(l -> l.equals(Integer.toString(pid))), Files.readString(restoreLog));
@@ -152,24 +150,6 @@ class TwoHostTest {
         run(List.of("ip", "-n", nsB, "addr", "add", addrB + "/24", "dev", vB), false);
         for (String[] l : new String[][]{{nsA, vA}, {nsB, vB}, {nsA, "lo"}, {nsB, "lo"}})
             run(List.of("ip", "-n", l[0], "link", "set", l[1], "up"), false);
-    }
-
-    private static void run(List<String> cmd, boolean quiet) throws Exception {
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (!p.waitFor(30, TimeUnit.SECONDS)) fail(cmd + " hung");
-        if (p.exitValue() != 0 && !quiet) fail(cmd + " failed: " + out);
-    }
-
-    /** jmigrate in a child JVM inside namespace {@code ns} (ip netns exec execs java itself). */
-    private Process javaIn(String ns, Path log, String... args) throws IOException {
-        List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", ns,
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "--enable-native-access=ALL-UNNAMED",
-                "-Xmx1g", "-cp", System.getProperty("java.class.path"), "io.jmigrate.cli.Main"));
-        cmd.addAll(List.of(args));
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
-        children.add(p);
-        return p;
     }
 
     private static String nsInode(int pid) throws IOException {
@@ -247,24 +227,6 @@ class TwoHostTest {
         });
     }
 
-    private static void awaitFile(Path log, String text, Duration timeout) throws Exception {
-        await("'" + text + "' in " + log, timeout, () -> {
-            try {
-                return Files.exists(log) && Files.readString(log).contains(text);
-            } catch (IOException e) {
-                return false;
-            }
-        });
-    }
-
-    private static void await(String what, Duration timeout, BooleanSupplier condition) throws Exception {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) fail("timed out waiting for " + what);
-            Thread.sleep(20);
-        }
-    }
-
     record Run(int exit, String out, String err) {}
 
     private static synchronized Run jmigrate(String... args) {
@@ -281,12 +243,5 @@ class TwoHostTest {
             System.setErr(err);
         }
         return new Run(exit, o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8));
-    }
-
-    private static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir)) return;
-        try (var walk = Files.walk(dir)) {
-            walk.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        }
     }
 }

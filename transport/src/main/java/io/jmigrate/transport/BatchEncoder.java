@@ -52,6 +52,11 @@ public final class BatchEncoder {
      * {@code pid} at {@code vaddr}. The returned frame owns a pooled buffer: write it (the channel releases it).
      */
     public ByteBuf encode(ByteBufAllocator alloc, int pid, long vaddr, MemorySegment pages) {
+        return encode(alloc, pid, vaddr, pages, true);
+    }
+
+    /** As above; {@code tryCompress} false sends this batch raw (the caller's {@link CompressionGovernor} said so). */
+    public ByteBuf encode(ByteBufAllocator alloc, int pid, long vaddr, MemorySegment pages, boolean tryCompress) {
         long size = pages.byteSize();
         if (size == 0 || size % Wire.PAGE_SIZE != 0 || size > (long) Wire.MAX_BATCH_PAGES * Wire.PAGE_SIZE)
             throw new IllegalArgumentException("a batch is 1 to " + Wire.MAX_BATCH_PAGES + " whole pages, not " + size + " bytes");
@@ -100,7 +105,7 @@ public final class BatchEncoder {
             crc.update(body.duplicate());
 
             int flags = 0, bodyLen = rawLen;
-            if (lz4 != null && rawLen > 0) {
+            if (lz4 != null && tryCompress && rawLen > 0) {
                 if (skipCompression > 0) {
                     skipCompression--;
                 } else {

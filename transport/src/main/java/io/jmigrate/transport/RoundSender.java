@@ -53,31 +53,40 @@ public final class RoundSender implements AutoCloseable {
     private final AtomicLong pagesSent = new AtomicLong();
     private int nextStream;
     private BatchEncoder callerEncoder;   // for confined memory, which worker threads may not read
-    private final boolean compress, holes;
+    private final boolean holes;
+    private final Compression compression;
+    private final CompressionGovernor governor;   // AUTO only
     private boolean committed, closed;
 
-    private RoundSender(String round, boolean compress, boolean holes) {
+    private RoundSender(String round, Compression compression, boolean holes) {
         this.round = round;
-        this.compress = compress;
+        this.compression = compression;
+        this.governor = compression == Compression.AUTO ? new CompressionGovernor() : null;
         this.holes = holes;
     }
 
     /**
      * Opens {@code streamCount} streams to {@code server} for round {@code round} (the directory name the receiver
-     * stores it under). {@code compress} enables LZ4 per batch.
+     * stores it under). {@code compress} true compresses every batch that LZ4 shrinks (see {@link Compression}).
      */
     public static RoundSender open(TransportClient client, InetSocketAddress server, String round, int streamCount,
                                    boolean compress) {
-        return open(client, server, round, streamCount, compress, true);
+        return open(client, server, round, streamCount, compress ? Compression.ALWAYS : Compression.NEVER, true);
+    }
+
+    /** As above with a compression policy. */
+    public static RoundSender open(TransportClient client, InetSocketAddress server, String round, int streamCount,
+                                   Compression compression) {
+        return open(client, server, round, streamCount, compression, true);
     }
 
     /** As above; {@code holes} false sends zero pages as bytes (baseline measurements only). */
     public static RoundSender open(TransportClient client, InetSocketAddress server, String round, int streamCount,
-                                   boolean compress, boolean holes) {
+                                   Compression compression, boolean holes) {
         if (streamCount < 1 || streamCount > 64) throw new IllegalArgumentException("1 to 64 streams, not " + streamCount);
         byte[] session = new byte[16];
         RANDOM.nextBytes(session);
-        RoundSender s = new RoundSender(round, compress, holes);
+        RoundSender s = new RoundSender(round, compression, holes);
         try {
             for (int i = 0; i < streamCount; i++) {
                 Hello hello = Hello.newBuilder().setProtocolVersion(Wire.PROTOCOL_VERSION).setPurpose(Purpose.SEND_ROUND)
@@ -85,7 +94,7 @@ public final class RoundSender implements AutoCloseable {
                         .setRound(round).setSenderHost(client.localHost()).build();
                 ClientStream stream = client.connect(server, hello);
                 s.streams.add(stream);
-                Worker w = s.new Worker(stream, new BatchEncoder(compress, holes), i);
+                Worker w = s.new Worker(stream, new BatchEncoder(compression != Compression.NEVER, holes), i);
                 s.workers.add(w);
                 w.thread.start();
             }
@@ -130,8 +139,10 @@ public final class RoundSender implements AutoCloseable {
             if (slice.isAccessibleBy(w.thread)) {
                 job = new Job(pid, vaddr + off, slice, null, done);
             } else {
-                if (callerEncoder == null) callerEncoder = new BatchEncoder(compress, holes);
-                job = new Job(pid, vaddr + off, slice, callerEncoder.encode(Transport.ALLOCATOR, pid, vaddr + off, slice), done);
+                if (callerEncoder == null) callerEncoder = new BatchEncoder(compression != Compression.NEVER, holes);
+                boolean lz4 = tryCompress();
+                job = new Job(pid, vaddr + off, slice, callerEncoder.encode(Transport.ALLOCATOR, pid, vaddr + off, slice, lz4), done);
+                if (governor != null) governor.sent(slice.byteSize(), lz4);
             }
             nextStream = (nextStream + 1) % workers.size();
             try {
@@ -178,7 +189,18 @@ public final class RoundSender implements AutoCloseable {
         return c;
     }
 
+    private boolean tryCompress() {
+        return governor != null ? governor.compress() : compression == Compression.ALWAYS;
+    }
+
     public String round() { return round; }
+
+    public Compression compression() { return compression; }
+
+    /** Share of batches sent while compression was on (1 for ALWAYS, 0 for NEVER, measured for AUTO). */
+    public double compressedShare() {
+        return governor != null ? governor.compressedShare() : compression == Compression.ALWAYS ? 1 : 0;
+    }
     public long batchesSent() { return batchesSent.get(); }
     public long pagesSent() { return pagesSent.get(); }
 
@@ -273,8 +295,10 @@ public final class RoundSender implements AutoCloseable {
                     }
                     ByteBuf frame = job.frame;
                     if (frame == null) {
+                        boolean lz4 = tryCompress();
                         try {
-                            frame = encoder.encode(Transport.ALLOCATOR, job.pid, job.vaddr, job.pages);
+                            frame = encoder.encode(Transport.ALLOCATOR, job.pid, job.vaddr, job.pages, lz4);
+                            if (governor != null) governor.sent(job.pages.byteSize(), lz4);
                         } finally {
                             job.done.countDown();   // the caller's memory is no longer needed
                         }

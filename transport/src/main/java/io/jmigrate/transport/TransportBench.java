@@ -24,7 +24,7 @@ public final class TransportBench {
     private TransportBench() {}
 
     /** One measured mode. */
-    public record Result(String mode, long bytes, long nanos, long wireBytes, long cpuNanos) {
+    public record Result(String mode, long bytes, long nanos, long wireBytes, long cpuNanos, double compressedShare) {
         public double gbPerSecond() { return bytes / (double) nanos; }
         /** Memory moved per second of CPU time (all threads): what the rate would be with the cores to ourselves. */
         public double gbPerCpuSecond() { return bytes / (double) cpuNanos; }
@@ -107,17 +107,21 @@ public final class TransportBench {
                 long t0 = System.nanoTime(), c0 = processCpuNanos();
                 for (long done = 0; done < totalBytes; done += sourceBytes) MemorySegment.copy(source, 0, target, 0, sourceBytes);
                 results.add(report(progress, new Result("memcpy (one thread)", totalBytes, System.nanoTime() - t0, 0,
-                        processCpuNanos() - c0)));
+                        processCpuNanos() - c0, 0)));
             }
-            if (modes.contains("raw")) results.add(report(progress, stream("raw TCP (no TLS, no LZ4, zero pages sent)", null, null, false, false,
+            if (modes.contains("raw")) results.add(report(progress, stream("raw TCP (no TLS, no LZ4, zero pages sent)", null, null, Compression.NEVER, false,
                     totalBytes, source, target, streams)));
             for (TlsSettings.Provider p : providers) {
                 if (p == TlsSettings.Provider.OPENSSL && !io.netty.handler.ssl.OpenSsl.isAvailable()) continue;
                 String name = p == TlsSettings.Provider.OPENSSL ? "BoringSSL" : "JDK";
-                if (modes.contains("tls")) results.add(report(progress, stream("TLS only (" + name + ", zero pages sent)", pki, p, false, false,
+                if (modes.contains("tls")) results.add(report(progress, stream("TLS only (" + name + ", zero pages sent)", pki, p, Compression.NEVER, false,
                         totalBytes, source, target, streams)));
-                if (modes.contains("tls-lz4")) results.add(report(progress, stream("TLS + LZ4 + zero holes (" + name + ")", pki, p, true, true,
-                        totalBytes, source, target, streams)));
+                if (modes.contains("tls-holes")) results.add(report(progress, stream("TLS + zero holes (" + name + ")", pki, p,
+                        Compression.NEVER, true, totalBytes, source, target, streams)));
+                if (modes.contains("tls-lz4")) results.add(report(progress, stream("TLS + LZ4 always + zero holes (" + name + ")", pki, p,
+                        Compression.ALWAYS, true, totalBytes, source, target, streams)));
+                if (modes.contains("tls-auto")) results.add(report(progress, stream("TLS + LZ4 auto + zero holes (" + name + ")", pki, p,
+                        Compression.AUTO, true, totalBytes, source, target, streams)));
             }
             if (!modes.equals(List.of("memcpy")) && !verify(source, target)) throw new TransportException("bench: the receiver's copy differs from the source");
         } finally {
@@ -131,7 +135,8 @@ public final class TransportBench {
     private static Result report(Consumer<String> progress, Result r) {
         progress.accept(String.format(java.util.Locale.ROOT, "%-44s %6.2f GB/s  %6.2f GB per CPU-s  (%.1f GiB in %.2f s, %.2f CPU-s%s)",
                 r.mode(), r.gbPerSecond(), r.gbPerCpuSecond(), r.bytes() / (double) (1L << 30), r.nanos() / 1e9, r.cpuNanos() / 1e9,
-                r.wireBytes() > 0 ? String.format(java.util.Locale.ROOT, ", %.2f GiB on the wire", r.wireBytes() / (double) (1L << 30)) : ""));
+                r.wireBytes() > 0 ? String.format(java.util.Locale.ROOT, ", %.2f GiB on the wire", r.wireBytes() / (double) (1L << 30)) : "")
+                + (r.mode().contains("auto") ? String.format(java.util.Locale.ROOT, ", LZ4 on %.0f%% of batches", 100 * r.compressedShare()) : ""));
         return r;
     }
 
@@ -139,7 +144,7 @@ public final class TransportBench {
         return a.mismatch(b) == -1;
     }
 
-    private static Result stream(String mode, Path pki, TlsSettings.Provider provider, boolean compress, boolean holes,
+    private static Result stream(String mode, Path pki, TlsSettings.Provider provider, Compression compress, boolean holes,
                                  long totalBytes, MemorySegment source, MemorySegment target, int streams) {
         long base = 0x100000000000L;
         long size = source.byteSize();
@@ -167,12 +172,14 @@ public final class TransportBench {
             }
             long t0 = System.nanoTime(), c0 = processCpuNanos(), f0 = minorFaults();
             long wire;
+            double share;
             try (RoundSender s = RoundSender.open(client, server.address(), "bench", streams, compress, holes)) {
                 for (long done = 0; done < totalBytes; done += size) s.sendPages(1, base + done, source);
                 s.commit(new byte[0]);
                 wire = s.wireBytes();
+                share = s.compressedShare();
             }
-            Result r = new Result(mode, totalBytes, System.nanoTime() - t0, wire, processCpuNanos() - c0);
+            Result r = new Result(mode, totalBytes, System.nanoTime() - t0, wire, processCpuNanos() - c0, share);
             if (Boolean.getBoolean("jmigrate.bench.faults"))
                 System.err.println(mode + ": " + (minorFaults() - f0) + " minor faults");
             return r;
