@@ -23,8 +23,9 @@ final class BenchTransportCommand implements Callable<Integer> {
     @Option(names = "--source-mib", defaultValue = "256", description = "distinct memory sent over and over (default 256 MiB)")
     int sourceMib;
 
-    @Option(names = "--modes", split = ",", defaultValue = "memcpy,raw,tls,tls-holes,tls-lz4,tls-auto",
-            description = {"which measurements (default all): memcpy; raw (TCP, zero pages sent); tls (zero pages sent);",
+    @Option(names = "--modes", split = ",", defaultValue = "memcpy,tcp,raw,tls,tls-holes,tls-lz4,tls-auto",
+            description = {"which measurements (default all): memcpy; tcp (bare loopback socket, the kernel's share);",
+                    "raw (our TCP stream, zero pages sent); tls (zero pages sent);",
                     "tls-holes (zero pages as holes, no LZ4); tls-lz4 (LZ4 tried on every batch);",
                     "tls-auto (LZ4 when it measures faster: the default of dump and send-images)"})
     List<String> modes;

@@ -157,8 +157,7 @@ final class RoundWriter implements RoundSink {
             }
         });
         long offset = p.nextOffset.getAndAdd(batch.byteLength());
-        ByteBuf data = batch.data();
-        int from = data.readerIndex();
+        int from = 0;
         try {
             int count = batch.pageCount();
             for (int i = 0; i < count; ) {
@@ -166,9 +165,9 @@ final class RoundWriter implements RoundSink {
                 int j = i;
                 while (j < count && !batch.isHole(j)) j++;
                 int len = (j - i) * Wire.PAGE_SIZE;
-                ByteBuffer src = data.nioBuffer(from, len);
                 long at = offset + (long) i * Wire.PAGE_SIZE;
-                while (src.hasRemaining()) at += p.ch.write(src, at);
+                for (ByteBuffer src : batch.dataBuffers(from, len))   // the pieces it arrived in: no copy to join them
+                    while (src.hasRemaining()) at += p.ch.write(src, at);
                 from += len;
                 i = j;
             }

@@ -53,8 +53,16 @@ public final class BatchDecoder {
         ByteBuf data;
         if ((flags & Wire.FLAG_LZ4) != 0) {
             data = alloc.directBuffer(rawLen, rawLen);
+            ByteBuf joined = null;   // the LZ4 block decoder needs its input in one piece
             try {
-                ByteBuffer src = in.nioBuffer(in.readerIndex(), bodyLen);
+                ByteBuffer src;
+                if (in.nioBufferCount() == 1) {
+                    src = in.nioBuffer(in.readerIndex(), bodyLen);
+                } else {
+                    joined = alloc.directBuffer(bodyLen, bodyLen);
+                    in.getBytes(in.readerIndex(), joined, bodyLen);
+                    src = joined.nioBuffer(0, bodyLen);
+                }
                 ByteBuffer dst = data.nioBuffer(0, rawLen);
                 int n = LZ4.decompress(src, 0, bodyLen, dst, 0, rawLen);
                 if (n != rawLen)
@@ -66,6 +74,8 @@ public final class BatchDecoder {
             } catch (RuntimeException e) {
                 data.release();
                 throw e;
+            } finally {
+                if (joined != null) joined.release();
             }
         } else {
             if (bodyLen != rawLen)

@@ -40,6 +40,14 @@ public final class PageBatch extends AbstractReferenceCounted {
     /** The bytes of the pages that are not holes, in page order. */
     public ByteBuf data() { return data; }
 
+    /**
+     * {@code len} bytes of {@link #data()} from {@code from} as buffers without copying: the data may lie in several
+     * pieces (the receive buffers it arrived in).
+     */
+    public java.nio.ByteBuffer[] dataBuffers(int from, int len) {
+        return data.nioBuffers(data.readerIndex() + from, len);
+    }
+
     @Override
     protected void deallocate() { data.release(); }
 

@@ -58,8 +58,6 @@ public final class PageFetcher implements AutoCloseable {
 
     /** Writes a batch's pages into {@code dst} at {@code at}: data pages copied (runs at a time), holes zeroed. */
     public static void copyInto(PageBatch b, MemorySegment dst, long at) {
-        ByteBuf data = b.data();
-        MemorySegment src = MemorySegment.ofBuffer(data.nioBuffer(data.readerIndex(), data.readableBytes()));
         long from = 0;
         int count = b.pageCount();
         for (int p = 0; p < count; ) {
@@ -71,7 +69,11 @@ public final class PageFetcher implements AutoCloseable {
             if (hole) {
                 dst.asSlice(to, len).fill((byte) 0);
             } else {
-                MemorySegment.copy(src, from, dst, to, len);
+                for (java.nio.ByteBuffer piece : b.dataBuffers((int) from, (int) len)) {
+                    int n = piece.remaining();
+                    MemorySegment.copy(MemorySegment.ofBuffer(piece), 0, dst, to, n);
+                    to += n;
+                }
                 from += len;
             }
             p = q;

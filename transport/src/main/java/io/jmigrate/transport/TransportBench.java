@@ -109,6 +109,7 @@ public final class TransportBench {
                 results.add(report(progress, new Result("memcpy (one thread)", totalBytes, System.nanoTime() - t0, 0,
                         processCpuNanos() - c0, 0)));
             }
+            if (modes.contains("tcp")) results.add(report(progress, bareTcp(totalBytes, source, target)));
             if (modes.contains("raw")) results.add(report(progress, stream("raw TCP (no TLS, no LZ4, zero pages sent)", null, null, Compression.NEVER, false,
                     totalBytes, source, target, streams)));
             for (TlsSettings.Provider p : providers) {
@@ -138,6 +139,43 @@ public final class TransportBench {
                 r.wireBytes() > 0 ? String.format(java.util.Locale.ROOT, ", %.2f GiB on the wire", r.wireBytes() / (double) (1L << 30)) : "")
                 + (r.mode().contains("auto") ? String.format(java.util.Locale.ROOT, ", LZ4 on %.0f%% of batches", 100 * r.compressedShare()) : ""));
         return r;
+    }
+
+    /**
+     * The kernel's share alone: the source written to a loopback TCP socket in 1 MiB blocking writes and read into
+     * the target by another thread, with no framing, checksum, TLS or page handling. Whatever the transport costs
+     * above this per byte on the wire is ours (or TLS's).
+     */
+    private static Result bareTcp(long totalBytes, MemorySegment source, MemorySegment target) throws IOException {
+        try (var listener = java.nio.channels.ServerSocketChannel.open()) {
+            listener.bind(new InetSocketAddress("127.0.0.1", 0));
+            try (var out = java.nio.channels.SocketChannel.open(listener.getLocalAddress()); var in = listener.accept()) {
+                long chunk = 1 << 20, size = source.byteSize();
+                Thread reader = Thread.ofPlatform().name("bench-tcp-reader").start(() -> {
+                    try {
+                        for (long got = 0; got < totalBytes; ) {
+                            java.nio.ByteBuffer b = target.asSlice(got % size, Math.min(chunk, size - got % size)).asByteBuffer();
+                            got += in.read(b);
+                        }
+                    } catch (IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                });
+                long t0 = System.nanoTime(), c0 = processCpuNanos();
+                for (long sent = 0; sent < totalBytes; sent += chunk) {
+                    java.nio.ByteBuffer b = source.asSlice(sent % size, chunk).asByteBuffer();
+                    while (b.hasRemaining()) out.write(b);
+                }
+                try {
+                    reader.join();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IOException("interrupted");
+                }
+                return new Result("bare TCP loopback (kernel only, 1 MiB writes)", totalBytes, System.nanoTime() - t0,
+                        totalBytes, processCpuNanos() - c0, 0);
+            }
+        }
     }
 
     private static boolean verify(MemorySegment a, MemorySegment b) {
