@@ -22,18 +22,8 @@ final class PageServerTarget {
             description = "with --page-server: name of the set on the server (default: the name of -D, else dump-PID or pre-dump-PID)")
     String round;
 
-    @Option(names = "--streams", defaultValue = "2", description = "with --page-server: parallel TLS streams (default 2)")
-    int streams;
-
-    @Option(names = "--compress", paramLabel = "auto|always|never", defaultValue = "auto",
-            converter = CompressionConverter.class,
-            description = {"with --page-server: LZ4 per page batch: auto (default) measures raw and compressed periods and keeps"
-                    + " the faster, so a slow link gets compressed pages and a fast one is not held back by LZ4;"
-                    + " always tries every batch; never sends raw (zero pages are holes either way)"})
-    io.jmigrate.transport.Compression compression;
-
-    @Option(names = "--no-compress", hidden = true, description = "same as --compress never")
-    boolean noCompress;
+    @Mixin
+    StreamOptions transfer;
 
     @Mixin
     TlsOptions tls;
@@ -87,7 +77,7 @@ final class PageServerTarget {
         var addr = TlsOptions.parseAddress(server, "--page-server");
         TransportClient client = TransportClient.tls(tls.settings(), tls.name());
         try {
-            RoundSender sender = RoundSender.open(client, addr, roundName, streams, noCompress ? io.jmigrate.transport.Compression.NEVER : compression);
+            RoundSender sender = transfer.open(client, addr, roundName);
             return new Connection(client, new NetworkImageSink(sender, server, shadow));
         } catch (RuntimeException e) {
             client.close();

@@ -26,18 +26,8 @@ final class SendImagesCommand implements Callable<Integer> {
     @Option(names = "--round", paramLabel = "NAME", description = "name of the set on the server (default: DIR's name)")
     String round;
 
-    @Option(names = "--streams", defaultValue = "2", description = "parallel TLS streams (default 2)")
-    int streams;
-
-    @Option(names = "--compress", paramLabel = "auto|always|never", defaultValue = "auto",
-            converter = CompressionConverter.class,
-            description = {"LZ4 per page batch: auto (default) measures raw and compressed periods and keeps"
-                    + " the faster, so a slow link gets compressed pages and a fast one is not held back by LZ4;"
-                    + " always tries every batch; never sends raw (zero pages are holes either way)"})
-    io.jmigrate.transport.Compression compression;
-
-    @Option(names = "--no-compress", hidden = true, description = "same as --compress never")
-    boolean noCompress;
+    @Mixin
+    StreamOptions transfer;
 
     @Option(names = "--max-rate", paramLabel = "MB/s", defaultValue = "0",
             description = "send at most this many MB of memory per second (default: no limit)")
@@ -54,7 +44,7 @@ final class SendImagesCommand implements Callable<Integer> {
         ImageSetSender.Result r;
         double lz4Share;
         try (TransportClient client = TransportClient.tls(tls.settings(), tls.name());
-             RoundSender sender = RoundSender.open(client, addr, name, streams, noCompress ? io.jmigrate.transport.Compression.NEVER : compression)) {
+             RoundSender sender = transfer.open(client, addr, name)) {
             r = ImageSetSender.send(set, sender, maxRate * 1_000_000);
             lz4Share = sender.compressedShare();
         }
