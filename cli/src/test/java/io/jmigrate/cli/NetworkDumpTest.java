@@ -1,16 +1,20 @@
 package io.jmigrate.cli;
 
+import io.jmigrate.cli.CliHarness.Run;
 import io.jmigrate.engine.image.ImageSet;
+import io.jmigrate.engine.image.LocalImageChain;
+import io.jmigrate.engine.image.PageSource;
 import io.jmigrate.engine.image.proto.PageRun;
 import io.jmigrate.engine.image.proto.Vma;
-import io.jmigrate.cli.CliHarness.Run;
 import io.jmigrate.engine.sys.Prctl;
 import io.jmigrate.engine.sys.Reaper;
 import io.jmigrate.engine.sys.Signals;
 import io.jmigrate.engine.sys.Spawn;
 import io.jmigrate.pageserver.PageServer;
 import io.jmigrate.transport.Certificates;
+import io.jmigrate.transport.PageFetcher;
 import io.jmigrate.transport.TlsSettings;
+import io.jmigrate.transport.TransportClient;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -18,8 +22,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -174,6 +181,36 @@ class NetworkDumpTest {
         String verdict = lines.stream().filter(s -> s.startsWith("verif")).findFirst().orElseThrow();
         assertTrue(verdict.startsWith("verified"), String.join("\n", lines));
         assertFalse(lines.stream().anyMatch(s -> s.startsWith("MISMATCH")), String.join("\n", lines));
+
+        // lazy pages follow the chain: the page server serves every page of the final round, most of them left to
+        // rounds 1 and 2, in windows that cross from one round's file to another's
+        List<PageSource.LocatedRun> runs = LocalImageChain.of(setFin, true).locate(pid);
+        long fromParents = 0;
+        try (TransportClient client = TransportClient.tls(TlsSettings.fromDirectory(pki, "client", TlsSettings.Provider.AUTO), "client");
+             PageFetcher fetcher = PageFetcher.open(client, server.address(), "fin");
+             Arena arena = Arena.ofConfined()) {
+            MemorySegment got = arena.allocate(256 * 4096L, 4096), expected = arena.allocate(256 * 4096L, 4096);
+            for (int first = 0; first < runs.size(); ) {
+                int last = first;   // a span of runs that touch each other
+                while (last + 1 < runs.size() && runs.get(last + 1).vaddr() == runs.get(last).end()) last++;
+                for (long at = runs.get(first).vaddr(); at < runs.get(last).end(); at += 256 * 4096L) {
+                    long len = Math.min(256 * 4096L, runs.get(last).end() - at);
+                    fetcher.fetch(pid, at, got.asSlice(0, len));
+                    for (int k = first; k <= last; k++) {   // what the rounds' files hold for the window
+                        PageSource.LocatedRun r = runs.get(k);
+                        long from = Math.max(at, r.vaddr()), to = Math.min(at + len, r.end());
+                        if (from >= to) continue;
+                        try (FileChannel ch = FileChannel.open(r.file())) {
+                            ch.read(expected.asSlice(from - at, to - from).asByteBuffer(), r.fileOffset() + (from - r.vaddr()));
+                        }
+                    }
+                    assertEquals(-1, got.asSlice(0, len).mismatch(expected.asSlice(0, len)), "page window at 0x" + Long.toHexString(at));
+                }
+                first = last + 1;
+            }
+            for (PageSource.LocatedRun r : runs) if (!r.file().startsWith(received.resolve("fin"))) fromParents += r.nrPages();
+        }
+        assertTrue(fromParents > 32 * 256L * 8 / 10, "most pages served came from rounds 1 and 2: " + fromParents);
 
         // a parent round the page server does not have is refused in one line, nothing committed
         Path fake = shadows.resolve("fake");
