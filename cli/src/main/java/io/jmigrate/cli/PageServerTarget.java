@@ -4,9 +4,12 @@ import io.jmigrate.pageserver.NetworkImageSink;
 import io.jmigrate.transport.RoundSender;
 import io.jmigrate.transport.TransportClient;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 import java.nio.file.Path;
+import java.util.List;
 
 /**
  * dump and pre-dump: where the images go, a local directory (-D) or a page server (--page-server, with the TLS
@@ -42,9 +45,22 @@ final class PageServerTarget {
 
     boolean networked() { return server != null; }
 
+    @Spec(Spec.Target.MIXEE)
+    CommandSpec command;
+
+    /** Options that mean nothing without --page-server: given alone they are a mistake worth naming. */
+    private static final List<String> NETWORK_ONLY = List.of("--round", "--streams", "--compress", "--no-compress",
+            "--certs", "--cert-name", "--tls-provider");
+
     /** Checks that -D or --page-server was given (with --page-server, -D is the round's local shadow). */
     void checkTarget(Path dir) {
         if (dir == null && server == null) throw new IllegalArgumentException("give -D DIR or --page-server ADDR:PORT");
+        if (server == null && command != null) {
+            var parsed = command.commandLine().getParseResult();
+            for (String option : NETWORK_ONLY)
+                if (parsed.hasMatchedOption(option))
+                    throw new IllegalArgumentException(option + " only applies with --page-server (images go to -D " + dir + ")");
+        }
     }
 
     /** The round's name on the page server: --round, else the name of -D, else {@code fallback}. */

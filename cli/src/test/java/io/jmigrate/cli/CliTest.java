@@ -99,6 +99,23 @@ class CliTest {
     }
 
     @Test
+    void networkOptionsWithoutAPageServerFailWithOneLine() throws IOException {
+        Path images = tmp.resolve("images");
+        String self = Files.readAllLines(Path.of("/proc/sys/kernel/pid_max")).getFirst().strip();   // refused before it matters
+        for (List<String> extra : List.of(List.of("--compress", "never"), List.of("--streams", "3"), List.of("--round", "r1"))) {
+            for (String command : List.of("dump", "pre-dump")) {
+                List<String> args = new java.util.ArrayList<>(List.of(command, "-t", self, "-D", images.toString()));
+                args.addAll(extra);
+                Run run = jmigrate(args.toArray(String[]::new));
+                assertEquals(1, run.exit(), run.err());
+                assertEquals(List.of("jmigrate: " + extra.getFirst() + " only applies with --page-server (images go to -D "
+                        + images + ")"), run.errLines());
+                assertFalse(Files.exists(images), "nothing was written");
+            }
+        }
+    }
+
+    @Test
     void restoreFromAMissingDirectoryFailsWithOneLine() {
         Path missing = tmp.resolve("missing");
         Run run = jmigrate("restore", "-D", missing.toString());
