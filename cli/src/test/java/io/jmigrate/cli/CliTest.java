@@ -101,10 +101,10 @@ class CliTest {
     @Test
     void networkOptionsWithoutAPageServerFailWithOneLine() throws IOException {
         Path images = tmp.resolve("images");
-        String self = Files.readAllLines(Path.of("/proc/sys/kernel/pid_max")).getFirst().strip();   // refused before it matters
+        String noSuchPid = Files.readAllLines(Path.of("/proc/sys/kernel/pid_max")).getFirst().strip();   // refused before it matters
         for (List<String> extra : List.of(List.of("--compress", "never"), List.of("--streams", "3"), List.of("--round", "r1"))) {
             for (String command : List.of("dump", "pre-dump")) {
-                List<String> args = new java.util.ArrayList<>(List.of(command, "-t", self, "-D", images.toString()));
+                List<String> args = new java.util.ArrayList<>(List.of(command, "-t", noSuchPid, "-D", images.toString()));
                 args.addAll(extra);
                 Run run = jmigrate(args.toArray(String[]::new));
                 assertEquals(1, run.exit(), run.err());
