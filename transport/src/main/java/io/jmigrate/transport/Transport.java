@@ -25,6 +25,13 @@ public final class Transport {
     public static final io.netty.buffer.ByteBufAllocator ALLOCATOR = io.netty.buffer.PooledByteBufAllocator.DEFAULT;
 
     /** Reads of up to 1 MiB: a batch arrives in a few reads, not in dozens of 64 KiB ones. */
+    /**
+     * Plaintext handed to the TLS engine per wrap: Netty's default (16 KiB, one record) makes a JNI call, an output
+     * buffer and a socket write per record; 1 MiB lets one wrap cover several queued batches. Measured with
+     * bench-transport (TLS + zero holes, 3 GiB): 8.1 CPU-s at 16 KiB, 7.0 at 256 KiB, 6.6 at 1 MiB.
+     */
+    static final int TLS_WRAP_BYTES = 1 << 20;
+
     static io.netty.channel.RecvByteBufAllocator receiveSizes() {
         return new io.netty.channel.AdaptiveRecvByteBufAllocator(4096, 64 * 1024, 1 << 20);
     }
