@@ -24,7 +24,21 @@ public final class TransportBench {
     private TransportBench() {}
 
     /** One measured mode. */
-    public record Result(String mode, long bytes, long nanos, long wireBytes, long cpuNanos, double compressedShare) {
+    public record Result(String mode, long bytes, long nanos, long wireBytes, long cpuNanos, double compressedShare,
+                         long senderCpuNanos, long receiverCpuNanos) {
+        Result(String mode, long bytes, long nanos, long wireBytes, long cpuNanos, double compressedShare) {
+            this(mode, bytes, nanos, wireBytes, cpuNanos, compressedShare, 0, 0);
+        }
+
+        /**
+         * What two hosts of {@code cores} cores each could move, from this run's CPU time per side, if the link is
+         * not the limit: the busier side's cores decide. 0 when the sides were not measured.
+         */
+        public double gbPerSecondOnTwoHosts(int cores) {
+            long busier = Math.max(senderCpuNanos, receiverCpuNanos);
+            return busier == 0 ? 0 : bytes / (double) busier * cores;
+        }
+
         public double gbPerSecond() { return bytes / (double) nanos; }
         /** Memory moved per second of CPU time (all threads): what the rate would be with the cores to ourselves. */
         public double gbPerCpuSecond() { return bytes / (double) cpuNanos; }
@@ -44,6 +58,26 @@ public final class TransportBench {
     private static long processCpuNanos() {
         return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean())
                 .getProcessCpuTime();
+    }
+
+    private static final java.lang.management.ThreadMXBean THREADS = java.lang.management.ManagementFactory.getThreadMXBean();
+
+    /** CPU time of every live thread, by id. */
+    private static java.util.Map<Long, Long> threadCpu() {
+        java.util.Map<Long, Long> m = new java.util.HashMap<>();
+        for (long id : THREADS.getAllThreadIds()) m.put(id, Math.max(0, THREADS.getThreadCpuTime(id)));
+        return m;
+    }
+
+    /** CPU time since {@code before} of the live threads whose name starts with {@code prefix}. */
+    private static long threadCpuSince(java.util.Map<Long, Long> before, String prefix) {
+        long sum = 0;
+        for (java.lang.management.ThreadInfo t : THREADS.getThreadInfo(THREADS.getAllThreadIds())) {
+            if (t == null || !t.getThreadName().startsWith(prefix)) continue;
+            long now = THREADS.getThreadCpuTime(t.getThreadId());
+            if (now > 0) sum += now - before.getOrDefault(t.getThreadId(), 0L);
+        }
+        return sum;
     }
 
     private static final String[] WORDS = ("the of and to in is that for it as was with be by on not he this are or his"
@@ -137,7 +171,10 @@ public final class TransportBench {
         progress.accept(String.format(java.util.Locale.ROOT, "%-44s %6.2f GB/s  %6.2f GB per CPU-s  (%.1f GiB in %.2f s, %.2f CPU-s%s)",
                 r.mode(), r.gbPerSecond(), r.gbPerCpuSecond(), r.bytes() / (double) (1L << 30), r.nanos() / 1e9, r.cpuNanos() / 1e9,
                 r.wireBytes() > 0 ? String.format(java.util.Locale.ROOT, ", %.2f GiB on the wire", r.wireBytes() / (double) (1L << 30)) : "")
-                + (r.mode().contains("auto") ? String.format(java.util.Locale.ROOT, ", LZ4 on %.0f%% of batches", 100 * r.compressedShare()) : ""));
+                + (r.mode().contains("auto") ? String.format(java.util.Locale.ROOT, ", LZ4 on %.0f%% of batches", 100 * r.compressedShare()) : "")
+                + (r.senderCpuNanos() > 0 ? String.format(java.util.Locale.ROOT, "%n%44s sender %.2f, receiver %.2f CPU-s per GiB: two %d-core hosts, CPU-bound, %.2f GB/s",
+                        "", r.senderCpuNanos() / 1e9 / (r.bytes() / (double) (1L << 30)), r.receiverCpuNanos() / 1e9 / (r.bytes() / (double) (1L << 30)),
+                        Runtime.getRuntime().availableProcessors(), r.gbPerSecondOnTwoHosts(Runtime.getRuntime().availableProcessors())) : ""));
         return r;
     }
 
@@ -208,16 +245,20 @@ public final class TransportBench {
                 warm.sendPages(1, base, source);   // untimed: the JIT compiles the hot path first
                 warm.commit(new byte[0]);
             }
+            java.util.Map<Long, Long> before = threadCpu();
             long t0 = System.nanoTime(), c0 = processCpuNanos(), f0 = minorFaults();
-            long wire;
+            long wire, senderCpu, receiverCpu;
             double share;
             try (RoundSender s = RoundSender.open(client, server.address(), "bench", streams, compress, holes)) {
                 for (long done = 0; done < totalBytes; done += size) s.sendPages(1, base + done, source);
                 s.commit(new byte[0]);
                 wire = s.wireBytes();
                 share = s.compressedShare();
+                senderCpu = threadCpuSince(before, "jmigrate-send");     // before the stream threads end with the round
+                receiverCpu = threadCpuSince(before, Transport.SERVER_THREADS);
             }
-            Result r = new Result(mode, totalBytes, System.nanoTime() - t0, wire, processCpuNanos() - c0, share);
+            Result r = new Result(mode, totalBytes, System.nanoTime() - t0, wire, processCpuNanos() - c0, share,
+                    senderCpu, receiverCpu);
             if (Boolean.getBoolean("jmigrate.bench.faults"))
                 System.err.println(mode + ": " + (minorFaults() - f0) + " minor faults");
             return r;

@@ -32,7 +32,7 @@ public final class TransportClient implements AutoCloseable {
 
     private TransportClient(SslContext ssl, int ioThreads, int inFlightLimit, String localHost) {
         this.ssl = ssl;
-        this.group = Transport.newGroup(ioThreads);
+        this.group = Transport.newGroup(ioThreads, Transport.CLIENT_THREADS);
         this.inFlightLimit = inFlightLimit;
         this.localHost = localHost;
     }

@@ -27,7 +27,7 @@ public final class TransportServer implements AutoCloseable {
     /** A stream silent this long (a sender host that vanished without a FIN) is dropped, aborting its round. */
     static final int IDLE_SECONDS = 120;
 
-    private final EventLoopGroup boss = Transport.newGroup(1);
+    private final EventLoopGroup boss = Transport.newGroup(1, Transport.SERVER_THREADS);
     private final EventLoopGroup workers;
     private final SslContext ssl;
     private final ReceiverApp app;
@@ -40,7 +40,7 @@ public final class TransportServer implements AutoCloseable {
     private TransportServer(InetSocketAddress bind, SslContext ssl, ReceiverApp app, int ioThreads) {
         this.ssl = ssl;
         this.app = app;
-        this.workers = Transport.newGroup(ioThreads);
+        this.workers = Transport.newGroup(ioThreads, Transport.SERVER_THREADS);
         try {
             this.listener = new ServerBootstrap().group(boss, workers).channel(Transport.serverChannel())
                     .option(ChannelOption.SO_REUSEADDR, true)
