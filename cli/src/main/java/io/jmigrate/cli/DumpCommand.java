@@ -60,8 +60,12 @@ final class DumpCommand implements Callable<Integer> {
             description = "a pre-dump (jmigrate pre-dump) to build on: only pages changed since are written")
     Path prev;
 
+    @picocli.CommandLine.Mixin
+    AutoDedupOption autoDedup;
+
     @Override
     public Integer call() {
+        autoDedup.check(target);
         DumpOptions options = DumpOptions.of(pid, dir).leavingRunning(leaveRunning).withParent(prev).withShellJob(shellJob)
                 .withProgress(verbose ? m -> System.err.println("dump: " + m) : m -> { });
         target.checkTarget(dir);
@@ -73,6 +77,7 @@ final class DumpCommand implements Callable<Integer> {
         } else {
             result = new Dumper().dump(options);
         }
+        autoDedup.afterCommit(result.imagesDir(), "dump");
         var s = result.stats();
         System.err.printf("dumped PID %d to %s: %.1f MiB of memory%s, frozen %.1f ms%s%n", pid, result.imagesDir(),
                 s.getBytesWritten() / 1048576.0,

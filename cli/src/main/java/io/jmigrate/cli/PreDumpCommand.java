@@ -49,8 +49,12 @@ final class PreDumpCommand implements Callable<Integer> {
     @Option(names = {"-v", "--verbose"}, description = "print progress to stderr")
     boolean verbose;
 
+    @picocli.CommandLine.Mixin
+    AutoDedupOption autoDedup;
+
     @Override
     public Integer call() {
+        autoDedup.check(target);
         DirtyTracking forced = null;
         if (tracking != null) {
             forced = Arrays.stream(DirtyTracking.values()).filter(d -> d.label().equals(tracking)).findFirst()
@@ -71,6 +75,7 @@ final class PreDumpCommand implements Callable<Integer> {
         } else {
             result = new PreDumper().preDump(options);
         }
+        autoDedup.afterCommit(result.imagesDir(), "pre-dump");
         var s = result.stats();
         System.err.printf("pre-dumped PID %d to %s (%s): %.1f MiB copied, %.1f MiB unchanged, frozen %.1f ms, %.1f ms in all%n",
                 pid, result.imagesDir(), result.tracking(), s.getBytesWritten() / 1048576.0, s.getPagesInParent() * 4096 / 1048576.0,

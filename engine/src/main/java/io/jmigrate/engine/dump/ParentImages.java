@@ -2,12 +2,10 @@ package io.jmigrate.engine.dump;
 
 import io.jmigrate.engine.check.DirtyTracking;
 import io.jmigrate.engine.compel.RemoteSyscalls;
-import io.jmigrate.engine.image.ImageFormat;
-import io.jmigrate.engine.image.ImageKind;
 import io.jmigrate.engine.image.ImageSet;
+import io.jmigrate.engine.image.LocalImageChain;
 import io.jmigrate.engine.image.proto.DirtyTrackerState;
 import io.jmigrate.engine.image.proto.Inventory;
-import io.jmigrate.engine.image.proto.PageRun;
 import io.jmigrate.engine.precopy.DirtyTracker;
 import io.jmigrate.engine.precopy.PageRanges;
 import io.jmigrate.engine.precopy.SoftDirtyTracker;
@@ -27,7 +25,6 @@ import java.util.function.Consumer;
  * gap since, says it was not written.
  */
 final class ParentImages {
-    private static final long PAGE = ImageFormat.PAGE_SIZE;
 
     final Path dir;
     final ImageSet set;
@@ -38,12 +35,19 @@ final class ParentImages {
     private ParentImages(Path dir, ImageSet set) {
         this.dir = dir;
         this.set = set;
-        this.inventoryCrc = ImageFormat.crc32cOfFile(dir.resolve(ImageKind.INVENTORY.fileName(0)));
+        this.inventoryCrc = set.identityCrc();    // the CRC before any --auto-dedup: children keep matching it
         Inventory inv = set.inventory();
         DirtyTracking t = DirtyTracking.FULL_COPY;
         for (DirtyTracking d : DirtyTracking.values()) if (d.label().equals(inv.getDirtyTracking())) t = d;
         this.tracking = t;
         for (DirtyTrackerState s : inv.getDirtyTrackersList()) trackers.put(s.getPid(), s);
+        LocalImageChain c;
+        try {
+            c = LocalImageChain.of(set, false);
+        } catch (RuntimeException e) {
+            c = null;
+        }
+        this.chain = c;
     }
 
     /** Opens {@code prev} (checksums of its pages are left to the restore), which must be a pre-dump. */
@@ -73,13 +77,20 @@ final class ParentImages {
         return s == null ? Set.of() : Set.of(s.getUffdFd());
     }
 
-    /** Pages the parent holds for {@code pid}, or null if it did not pre-dump that process. */
+    /**
+     * Pages the parent can give for {@code pid}, or null if it did not pre-dump that process. Pages that
+     * --auto-dedup dropped from it, or from the set it leaves them to, are not: a child copies them again. A chain
+     * that cannot be followed locally (a page server's shadows name rounds, not directories; those are never
+     * deduplicated) counts the runs the parent leaves to its own parent as present, as the parent's index says.
+     */
     PageRanges present(int pid) {
         if (!set.pids().contains(pid)) return null;
-        PageRanges.Builder b = PageRanges.builder();
-        for (PageRun r : set.pageIndex(pid).getRunsList()) b.add(r.getVaddr(), r.getVaddr() + r.getNrPages() * PAGE);
-        return b.build();
+        if (chain != null) return chain.available(pid);
+        return set.ownRanges(pid).minus(set.dropped(pid)).union(set.inParentRanges(pid));
     }
+
+    /** The parent and the sets it builds on, opened before any freeze; null if the chain cannot be followed. */
+    private final LocalImageChain chain;
 
     /**
      * Takes over the tracker this parent left in {@code pid}, or null if the tracking did not survive (then
