@@ -368,7 +368,7 @@ public final class ImageSet {
             ImageFormat.readFully(ch, head, 0, file);
             CRC32C headCrc = new CRC32C();
             headCrc.update(head.flip());
-            int headerRecorded = head.getInt(24);
+            int headerRecorded = head.order(java.nio.ByteOrder.LITTLE_ENDIAN).getInt(24);   // the header's payload CRC
             int payloadCrc = crc32cOfRange(ch, ImageFormat.PAGES_DATA_OFFSET, payloadLength, file, zeroRanges);
             if ((zeroRanges.isEmpty() && payloadCrc != headerRecorded)
                     || ImageFormat.crc32cCombine((int) headCrc.getValue(), payloadCrc, payloadLength) != expected.getCrc32C())
