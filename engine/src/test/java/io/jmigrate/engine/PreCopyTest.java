@@ -149,6 +149,42 @@ class PreCopyTest {
         }
     }
 
+    /**
+     * A kernel without PAGEMAP_SCAN (and without soft-dirty), as the probed facts say: uffd-wp is not armed, every
+     * round copies everything with a warning naming why, and the chain restores. Forcing uffd-wp is refused.
+     */
+    @Test
+    void withoutPagemapScanPreDumpFallsBackToFullCopiesWithAWarningAndTheChainRestores() {
+        io.jmigrate.engine.check.TrackingCapabilities noScan = new io.jmigrate.engine.check.TrackingCapabilities(true, false, false);
+        try (Workloads workloads = new Workloads()) {
+            Path log = tmp.resolve("noscan.log");
+            int pid = workloads.start(log, Workloads.fixture("dirtier").toString(), "16", "5");
+            Workloads.awaitLog(log, TIMEOUT, "ready", l -> l.stream().anyMatch(s -> s.startsWith("ready")));
+            DumpRefusedException forced = assertThrows(DumpRefusedException.class, () -> new PreDumper(new io.jmigrate.engine.proc.ProcFs(), noScan)
+                    .preDump(PreDumper.Options.of(pid, tmp.resolve("pre1")).withTracking(DirtyTracking.UFFD_WP_ASYNC)));
+            assertTrue(forced.getMessage().contains("PAGEMAP_SCAN"), forced.getMessage());
+
+            List<String> progress = new ArrayList<>();
+            PreDumper.Result first = new PreDumper(new io.jmigrate.engine.proc.ProcFs(), noScan)
+                    .preDump(PreDumper.Options.of(pid, tmp.resolve("pre1")).withProgress(progress::add));
+            assertEquals(DirtyTracking.FULL_COPY, first.tracking());
+            assertTrue(progress.stream().anyMatch(m -> m.startsWith("warning: no dirty-page tracking for PID " + pid)
+                    && m.contains("PAGEMAP_SCAN")), String.join("\n", progress));
+            assertEquals(0, ImageSet.open(tmp.resolve("pre1")).inventory().getDirtyTrackersCount(), "no userfaultfd armed");
+            assertFalse(Workloads.lines(Path.of("/proc/" + pid + "/smaps")).stream().anyMatch(l -> l.startsWith("VmFlags") && l.contains(" uw")),
+                    "no uffd-wp registration in the process");
+            PreDumper.Result second = new PreDumper(new io.jmigrate.engine.proc.ProcFs(), noScan)
+                    .preDump(PreDumper.Options.of(pid, tmp.resolve("pre2")).withParent(tmp.resolve("pre1")));
+            assertEquals(DirtyTracking.FULL_COPY, second.tracking());
+            assertTrue(second.stats().getPagesWritten() >= 16 * 256, "no tracking: everything again " + second.stats());
+            assertEquals(0, second.stats().getPagesInParent());
+            new Dumper().dump(DumpOptions.of(pid, tmp.resolve("final")).withParent(tmp.resolve("pre2")));
+            Workloads.awaitGone(pid);
+            workloads.adopt(new Restorer().restore(RestoreOptions.of(tmp.resolve("final"))).pid());
+            assertVerified(pid, log, "pages");
+        }
+    }
+
     @Test
     void softDirtyForcedOnAKernelWithoutItIsRefusedAndTheProcessRunsOn() {
         org.junit.jupiter.api.Assumptions.assumeFalse(io.jmigrate.engine.check.KernelFeatures.softDirtyWorks(),
