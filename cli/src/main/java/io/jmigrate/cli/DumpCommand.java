@@ -77,13 +77,13 @@ final class DumpCommand implements Callable<Integer> {
         } else {
             result = new Dumper().dump(options);
         }
-        autoDedup.afterCommit(result.imagesDir(), "dump");
         var s = result.stats();
         System.err.printf("dumped PID %d to %s: %.1f MiB of memory%s, frozen %.1f ms%s%n", pid, result.imagesDir(),
                 s.getBytesWritten() / 1048576.0,
                 prev == null ? "" : String.format(" (%.1f MiB unchanged, left to %s)", s.getPagesInParent() * 4096 / 1048576.0, prev),
                 s.getFrozenNanos() / 1e6, leaveRunning ? " (left running)" : "");
         if (target.networked()) System.out.println(result.imagesDir());   // the directory on the page server's host
+        if (!target.networked()) autoDedup.afterCommit(result.imagesDir(), "dump");
         return 0;
     }
 }

@@ -75,7 +75,6 @@ final class PreDumpCommand implements Callable<Integer> {
         } else {
             result = new PreDumper().preDump(options);
         }
-        autoDedup.afterCommit(result.imagesDir(), "pre-dump");
         var s = result.stats();
         System.err.printf("pre-dumped PID %d to %s (%s): %.1f MiB copied, %.1f MiB unchanged, frozen %.1f ms, %.1f ms in all%n",
                 pid, result.imagesDir(), result.tracking(), s.getBytesWritten() / 1048576.0, s.getPagesInParent() * 4096 / 1048576.0,
@@ -84,6 +83,7 @@ final class PreDumpCommand implements Callable<Integer> {
             System.err.println("pre-dump: shadow for the next round's --prev-images-dir: " + local);
             System.out.println(result.imagesDir());   // the directory on the page server's host
         }
+        if (!target.networked()) autoDedup.afterCommit(result.imagesDir(), "pre-dump");
         return 0;
     }
 }

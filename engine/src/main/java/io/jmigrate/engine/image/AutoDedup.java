@@ -85,14 +85,15 @@ public final class AutoDedup {
                     PageRanges newlyDropped = set.ownRanges(pid).minus(set.dropped(pid)).intersect(above);
                     if (newlyDropped.size() > 0) drop.put(pid, newlyDropped);
                 }
+                long started = System.nanoTime();
                 long before = allocatedBytes(set);
                 long pages = 0;
                 for (PageRanges r : drop.values()) pages += r.pages();
                 ImageSet marked = drop.isEmpty() ? set : markDropped(set, drop);
                 punch(marked);
                 long freed = before - allocatedBytes(marked);
-                progress.accept(String.format("auto-dedup: %s: %d pages dropped (held by a newer set), %.1f MiB freed",
-                        dir, pages, freed / 1048576.0));
+                progress.accept(String.format("auto-dedup: %s: %d pages dropped (held by a newer set), %.1f MiB freed in %.0f ms",
+                        dir, pages, freed / 1048576.0, (System.nanoTime() - started) / 1e6));
                 results.add(new SetResult(dir, pages, freed, null));
                 set = marked;
             } catch (RuntimeException e) {
