@@ -66,43 +66,63 @@ public final class AutoDedup {
         for (int depth = 0; child.parentDir() != null && depth < 1000; depth++) {
             Path dir = child.parentDir();
             ImageSet set;
+            int lock;
             try {
-                set = ImageSet.open(dir, false);
+                // two dedups of one set at once would each rename an inventory missing the other's dropped pages
+                lock = FileSpace.lockDirectory(dir.toString());
             } catch (RuntimeException e) {
-                results.add(warn(progress, dir, "cannot open it: " + e.getMessage()));
-                break;
-            }
-            if (!set.isTheSetRecordedAs(child.inventory().getParentInventoryCrc32C())) {
-                results.add(warn(progress, dir, child.directory() + " was dumped against another image set than the one now"
-                        + " there; the older sets are left alone"));
+                results.add(warn(progress, dir, "cannot lock it: " + e.getMessage()));
                 break;
             }
             try {
-                Map<Integer, PageRanges> drop = new TreeMap<>();
-                for (int pid : set.pids()) {
-                    PageRanges above = heldAbove.get(pid);
-                    if (above == null || !hasPages(set, pid)) continue;
-                    PageRanges newlyDropped = set.ownRanges(pid).minus(set.dropped(pid)).intersect(above);
-                    if (newlyDropped.size() > 0) drop.put(pid, newlyDropped);
+                try {
+                    set = ImageSet.open(dir, false);
+                } catch (RuntimeException e) {
+                    results.add(warn(progress, dir, "cannot open it: " + e.getMessage()));
+                    break;
                 }
-                long started = System.nanoTime();
-                long before = allocatedBytes(set);
-                long pages = 0;
-                for (PageRanges r : drop.values()) pages += r.pages();
-                ImageSet marked = drop.isEmpty() ? set : markDropped(set, drop);
-                punch(marked);
-                long freed = before - allocatedBytes(marked);
-                progress.accept(String.format("auto-dedup: %s: %d pages dropped (held by a newer set), %.1f MiB freed in %.0f ms",
-                        dir, pages, freed / 1048576.0, (System.nanoTime() - started) / 1e6));
-                results.add(new SetResult(dir, pages, freed, null));
-                set = marked;
-            } catch (RuntimeException e) {
-                results.add(warn(progress, dir, e.getMessage()));
+                if (!set.isTheSetRecordedAs(child.inventory().getParentInventoryCrc32C())) {
+                    results.add(warn(progress, dir, child.directory() + " was dumped against another image set than the"
+                            + " one now there; the older sets are left alone"));
+                    break;
+                }
+                set = dedupOne(set, heldAbove, progress, results);
+            } finally {
+                Files.closeQuietly(lock);
             }
             addHeld(heldAbove, set);
             child = set;
         }
         return results;
+    }
+
+    /** Both phases on one locked, verified older set; returns it as it is now. */
+    private static ImageSet dedupOne(ImageSet set, Map<Integer, PageRanges> heldAbove, Consumer<String> progress,
+                                     List<SetResult> results) {
+        Path dir = set.directory();
+        try {
+            Map<Integer, PageRanges> drop = new TreeMap<>();
+            for (int pid : set.pids()) {
+                PageRanges above = heldAbove.get(pid);
+                if (above == null || !hasPages(set, pid)) continue;
+                PageRanges newlyDropped = set.ownRanges(pid).minus(set.dropped(pid)).intersect(above);
+                if (newlyDropped.size() > 0) drop.put(pid, newlyDropped);
+            }
+            long started = System.nanoTime();
+            long before = allocatedBytes(set);
+            long pages = 0;
+            for (PageRanges r : drop.values()) pages += r.pages();
+            ImageSet marked = drop.isEmpty() ? set : markDropped(set, drop);
+            punch(marked);
+            long freed = before - allocatedBytes(marked);
+            progress.accept(String.format("auto-dedup: %s: %d pages dropped (held by a newer set), %.1f MiB freed in %.0f ms",
+                    dir, pages, freed / 1048576.0, (System.nanoTime() - started) / 1e6));
+            results.add(new SetResult(dir, pages, freed, null));
+            return marked;
+        } catch (RuntimeException e) {
+            results.add(warn(progress, dir, e.getMessage()));
+            return set;
+        }
     }
 
     private static SetResult warn(Consumer<String> progress, Path dir, String why) {

@@ -28,6 +28,23 @@ public final class FileSpace {
         Libc.syscall("fsync(" + path + ")", FSYNC, fd);
     }
 
+    /**
+     * An exclusive flock(2) on directory {@code dir}, waiting for another holder: close the returned descriptor
+     * (with {@link Files#close}) to release it. Advisory: it orders only the callers that take it.
+     */
+    public static int lockDirectory(String dir) {
+        int fd = Files.open(dir, Files.O_RDONLY | O_DIRECTORY | Files.O_CLOEXEC);
+        try {
+            Libc.syscall("flock(" + dir + ", LOCK_EX)", FLOCK, fd, LOCK_EX);
+            return fd;
+        } catch (ErrnoException e) {
+            Files.closeQuietly(fd);
+            throw e;
+        }
+    }
+
+    private static final int FLOCK = 73, LOCK_EX = 2, O_DIRECTORY = 0200000;
+
     /** Bytes of disk the file occupies (st_blocks x 512): less than its size where it has holes. */
     public static long allocatedBytes(String path) {
         try (Arena arena = Arena.ofConfined()) {
