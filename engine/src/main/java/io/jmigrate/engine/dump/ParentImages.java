@@ -44,10 +44,11 @@ final class ParentImages {
         LocalImageChain c;
         try {
             c = LocalImageChain.of(set, false);
+            if (c.sets().stream().noneMatch(ImageSet::isDeduplicated)) c = null;
         } catch (RuntimeException e) {
             c = null;
         }
-        this.chain = c;
+        this.dedupedChain = c;
     }
 
     /** Opens {@code prev} (checksums of its pages are left to the restore), which must be a pre-dump. */
@@ -79,18 +80,21 @@ final class ParentImages {
 
     /**
      * Pages the parent can give for {@code pid}, or null if it did not pre-dump that process. Pages that
-     * --auto-dedup dropped from it, or from the set it leaves them to, are not: a child copies them again. A chain
-     * that cannot be followed locally (a page server's shadows name rounds, not directories; those are never
-     * deduplicated) counts the runs the parent leaves to its own parent as present, as the parent's index says.
+     * --auto-dedup dropped from it, or from the set it leaves them to, are not: a child copies them again. Without
+     * dedup anywhere in the chain, every page of the parent's index is (the index is the truth; a page server's
+     * shadow marks all its runs in_parent and holds no page, and is never deduplicated).
      */
     PageRanges present(int pid) {
         if (!set.pids().contains(pid)) return null;
-        if (chain != null) return chain.available(pid);
+        if (dedupedChain != null) return dedupedChain.available(pid);
         return set.ownRanges(pid).minus(set.dropped(pid)).union(set.inParentRanges(pid));
     }
 
-    /** The parent and the sets it builds on, opened before any freeze; null if the chain cannot be followed. */
-    private final LocalImageChain chain;
+    /**
+     * The parent and the sets it builds on, opened before any freeze, if one of them was deduplicated by
+     * --auto-dedup; else (or if the chain cannot be followed) null.
+     */
+    private final LocalImageChain dedupedChain;
 
     /**
      * Takes over the tracker this parent left in {@code pid}, or null if the tracking did not survive (then
