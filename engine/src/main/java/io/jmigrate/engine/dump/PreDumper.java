@@ -126,6 +126,7 @@ public final class PreDumper {
             VmaCollector.collect(pid, procfs.smaps(pid), parent != null && parent.tracker(pid) != null);
         }
         ImageSink images = sinkOverride != null ? sinkOverride : ImageWriter.create(options.imagesDir());
+        if (parent != null) parent.markTrackerAdvanced(options.imagesDir(), options.progress());   // before any harvest
         List<DirtyTracker> trackers = new ArrayList<>();
         List<RoundStats> rounds = new ArrayList<>();
         DumpStats.Builder stats = DumpStats.newBuilder();
