@@ -22,6 +22,10 @@ final class AutoDedupOption {
     /** Runs after a successful local dump; a dedup failure is a warning, the new set stays complete. */
     void afterCommit(Path newest, String command) {
         if (!enabled) return;
-        AutoDedup.run(newest, m -> System.err.println(command + ": " + m));
+        try {
+            AutoDedup.run(newest, m -> System.err.println(command + ": " + m));
+        } catch (RuntimeException e) {      // the new set is committed: the command has succeeded whatever happens here
+            System.err.println(command + ": warning: --auto-dedup failed, the older sets are valid: " + e.getMessage());
+        }
     }
 }
