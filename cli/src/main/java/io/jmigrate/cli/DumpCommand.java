@@ -60,8 +60,12 @@ final class DumpCommand implements Callable<Integer> {
             description = "a pre-dump (jmigrate pre-dump) to build on: only pages changed since are written")
     Path prev;
 
+    @picocli.CommandLine.Mixin
+    AutoDedupOption autoDedup;
+
     @Override
     public Integer call() {
+        autoDedup.check(target);
         DumpOptions options = DumpOptions.of(pid, dir).leavingRunning(leaveRunning).withParent(prev).withShellJob(shellJob)
                 .withProgress(verbose ? m -> System.err.println("dump: " + m) : m -> { });
         target.checkTarget(dir);
@@ -79,6 +83,7 @@ final class DumpCommand implements Callable<Integer> {
                 prev == null ? "" : String.format(" (%.1f MiB unchanged, left to %s)", s.getPagesInParent() * 4096 / 1048576.0, prev),
                 s.getFrozenNanos() / 1e6, leaveRunning ? " (left running)" : "");
         if (target.networked()) System.out.println(result.imagesDir());   // the directory on the page server's host
+        if (!target.networked()) autoDedup.afterCommit(result.imagesDir(), "dump");
         return 0;
     }
 }

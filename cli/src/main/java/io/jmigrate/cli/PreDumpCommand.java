@@ -49,8 +49,12 @@ final class PreDumpCommand implements Callable<Integer> {
     @Option(names = {"-v", "--verbose"}, description = "print progress to stderr")
     boolean verbose;
 
+    @picocli.CommandLine.Mixin
+    AutoDedupOption autoDedup;
+
     @Override
     public Integer call() {
+        autoDedup.check(target);
         DirtyTracking forced = null;
         if (tracking != null) {
             forced = Arrays.stream(DirtyTracking.values()).filter(d -> d.label().equals(tracking)).findFirst()
@@ -79,6 +83,7 @@ final class PreDumpCommand implements Callable<Integer> {
             System.err.println("pre-dump: shadow for the next round's --prev-images-dir: " + local);
             System.out.println(result.imagesDir());   // the directory on the page server's host
         }
+        if (!target.networked()) autoDedup.afterCommit(result.imagesDir(), "pre-dump");
         return 0;
     }
 }

@@ -205,18 +205,28 @@ class CliTest {
         assertEquals(1, bad.exit());
         assertTrue(bad.err().startsWith("jmigrate: unknown --dirty-tracking magic"), bad.err());
 
-        Run first = jmigrate("pre-dump", "-t", p, "-D", pre1.toString());
+        Run networked = jmigrate("pre-dump", "-t", p, "--page-server", "127.0.0.1:1", "--auto-dedup");
+        assertEquals(1, networked.exit());
+        assertEquals("jmigrate: --auto-dedup works on local image sets only: the page server holds the chain of"
+                + " --page-server rounds\n", networked.err());
+
+        Run first = jmigrate("pre-dump", "-t", p, "-D", pre1.toString(), "--auto-dedup");
         assertEquals(0, first.exit(), first.err());
+        assertTrue(first.err().contains("auto-dedup: " + pre1 + " has no parent set (no --prev-images-dir): nothing to drop"), first.err());
         assertEquals("", first.out());
         assertTrue(first.err().contains("round 1 of PID " + pid), first.err());
         assertTrue(first.err().contains("pre-dumped PID " + pid + " to " + pre1 + " (uffd-wp-async)"), first.err());
         assertTrue(Signals.exists(pid), "pre-dump leaves the process running");
-        Run second = jmigrate("pre-dump", "-t", p, "-D", pre2.toString(), "--prev-images-dir", pre1.toString());
+        Run second = jmigrate("pre-dump", "-t", p, "-D", pre2.toString(), "--prev-images-dir", pre1.toString(), "--auto-dedup");
         assertEquals(0, second.exit(), second.err());
+        assertTrue(second.err().contains("pre-dump: auto-dedup: " + pre1.toAbsolutePath() + ": "), second.err());
         assertTrue(second.err().contains("round 2 of PID " + pid), second.err());
 
-        Run dump = jmigrate("dump", "-t", p, "-D", fin.toString(), "--prev-images-dir", pre2.toString());
+        Run dump = jmigrate("dump", "-t", p, "-D", fin.toString(), "--prev-images-dir", pre2.toString(), "--auto-dedup");
         assertEquals(0, dump.exit(), dump.err());
+        assertTrue(dump.err().contains("dump: auto-dedup: " + pre2.toAbsolutePath() + ": ")
+                && dump.err().contains("dump: auto-dedup: " + pre1.toAbsolutePath() + ": "), dump.err());
+        assertTrue(jmigrate("show", "-D", pre1.toString()).out().contains("\"deduplicated\": true"));
         assertTrue(dump.err().contains("unchanged, left to " + pre2), dump.err());
         assertTrue(Reaper.awaitGone(pid, Duration.ofSeconds(10)), "dump killed the process");
         long ticksAtDump = lastTick(lines(log));

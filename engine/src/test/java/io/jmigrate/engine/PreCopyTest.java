@@ -149,6 +149,68 @@ class PreCopyTest {
         }
     }
 
+    /**
+     * A kernel without PAGEMAP_SCAN (and without soft-dirty), as the probed facts say: uffd-wp is not armed, every
+     * round copies everything with a warning naming why, and the chain restores. Forcing uffd-wp is refused.
+     */
+    @Test
+    void withoutPagemapScanPreDumpFallsBackToFullCopiesWithAWarningAndTheChainRestores() {
+        io.jmigrate.engine.check.TrackingCapabilities noScan = new io.jmigrate.engine.check.TrackingCapabilities(true, false, false);
+        try (Workloads workloads = new Workloads()) {
+            Path log = tmp.resolve("noscan.log");
+            int pid = workloads.start(log, Workloads.fixture("dirtier").toString(), "16", "5");
+            Workloads.awaitLog(log, TIMEOUT, "ready", l -> l.stream().anyMatch(s -> s.startsWith("ready")));
+            DumpRefusedException forced = assertThrows(DumpRefusedException.class, () -> new PreDumper(new io.jmigrate.engine.proc.ProcFs(), noScan)
+                    .preDump(PreDumper.Options.of(pid, tmp.resolve("pre1")).withTracking(DirtyTracking.UFFD_WP_ASYNC)));
+            assertTrue(forced.getMessage().contains("PAGEMAP_SCAN"), forced.getMessage());
+
+            List<String> progress = new ArrayList<>();
+            PreDumper.Result first = new PreDumper(new io.jmigrate.engine.proc.ProcFs(), noScan)
+                    .preDump(PreDumper.Options.of(pid, tmp.resolve("pre1")).withProgress(progress::add));
+            assertEquals(DirtyTracking.FULL_COPY, first.tracking());
+            assertTrue(progress.stream().anyMatch(m -> m.startsWith("warning: no dirty-page tracking for PID " + pid)
+                    && m.contains("PAGEMAP_SCAN")), String.join("\n", progress));
+            assertEquals(0, ImageSet.open(tmp.resolve("pre1")).inventory().getDirtyTrackersCount(), "no userfaultfd armed");
+            assertFalse(Workloads.lines(Path.of("/proc/" + pid + "/smaps")).stream().anyMatch(l -> l.startsWith("VmFlags") && l.contains(" uw")),
+                    "no uffd-wp registration in the process");
+            PreDumper.Result second = new PreDumper(new io.jmigrate.engine.proc.ProcFs(), noScan)
+                    .preDump(PreDumper.Options.of(pid, tmp.resolve("pre2")).withParent(tmp.resolve("pre1")));
+            assertEquals(DirtyTracking.FULL_COPY, second.tracking());
+            assertTrue(second.stats().getPagesWritten() >= 16 * 256, "no tracking: everything again " + second.stats());
+            assertEquals(0, second.stats().getPagesInParent());
+            new Dumper().dump(DumpOptions.of(pid, tmp.resolve("final")).withParent(tmp.resolve("pre2")));
+            Workloads.awaitGone(pid);
+            workloads.adopt(new Restorer().restore(RestoreOptions.of(tmp.resolve("final"))).pid());
+            assertVerified(pid, log, "pages");
+        }
+    }
+
+    /**
+     * Round 2 harvested the tracker (re-protecting what was written since round 1), so a dump built on round 1
+     * again cannot know those writes from the tracker: it must copy everything, not leave stale pages to round 1.
+     */
+    @Test
+    void aDumpBuiltOnARoundThatALaterRoundAlreadyHarvestedCopiesEverythingAndRestoresEveryPage() {
+        try (Workloads workloads = new Workloads()) {
+            Path log = tmp.resolve("branch.log");
+            int pid = workloads.start(log, Workloads.fixture("dirtier").toString(), "32", "20");
+            Workloads.awaitLog(log, TIMEOUT, "ready", l -> l.stream().anyMatch(s -> s.startsWith("ready")));
+            new PreDumper().preDump(PreDumper.Options.of(pid, tmp.resolve("pre1")));
+            awaitPageWrites(pid, log, 2048);       // rewritten after round 1's harvest, before round 2's
+            new PreDumper().preDump(PreDumper.Options.of(pid, tmp.resolve("pre2")).withParent(tmp.resolve("pre1")));
+            assertTrue(java.nio.file.Files.exists(tmp.resolve("pre1").resolve("tracker-advanced")));
+            List<String> progress = new ArrayList<>();
+            DumpResult dump = new Dumper().dump(DumpOptions.of(pid, tmp.resolve("final")).withParent(tmp.resolve("pre1"))
+                    .withProgress(progress::add));
+            assertTrue(progress.stream().anyMatch(m -> m.startsWith("warning: ") && m.contains("harvested its dirty tracking")),
+                    String.join("\n", progress));
+            assertEquals(0, dump.stats().getPagesInParent(), "nothing left to round 1: " + dump.stats());
+            Workloads.awaitGone(pid);
+            workloads.adopt(new Restorer().restore(RestoreOptions.of(tmp.resolve("final"))).pid());
+            assertVerified(pid, log, "pages");
+        }
+    }
+
     @Test
     void softDirtyForcedOnAKernelWithoutItIsRefusedAndTheProcessRunsOn() {
         org.junit.jupiter.api.Assumptions.assumeFalse(io.jmigrate.engine.check.KernelFeatures.softDirtyWorks(),
@@ -221,6 +283,25 @@ class PreCopyTest {
     private static void churn(int pid, Path log, int step) {
         Signals.kill(pid, Signals.SIGUSR2);
         Workloads.awaitLog(log, TIMEOUT, "churn " + step, l -> l.stream().anyMatch(s -> s.startsWith("churned " + step + " ")));
+    }
+
+    /** Waits (on the fixture's own count, asked with SIGUSR1) until it made {@code n} more page writes. */
+    private static void awaitPageWrites(int pid, Path log, long n) {
+        long since = pageWrites(pid, log);
+        long deadline = System.nanoTime() + TIMEOUT.toNanos();
+        while (pageWrites(pid, log) < since + n) {
+            if (System.nanoTime() > deadline) throw new AssertionError("the fixture did not write " + n + " pages in " + TIMEOUT);
+        }
+    }
+
+    private static long pageWrites(int pid, Path log) {
+        long before = Workloads.lines(log).stream().filter(s -> s.startsWith("verif")).count();
+        Signals.kill(pid, Signals.SIGUSR1);
+        List<String> lines = Workloads.awaitLog(log, TIMEOUT, "a verdict",
+                l -> l.stream().filter(s -> s.startsWith("verif")).count() > before);
+        String verdict = lines.stream().filter(s -> s.startsWith("verif")).toList().getLast();
+        assertTrue(verdict.startsWith("verified"), verdict);
+        return Long.parseLong(verdict.split(" ")[3]);     // "verified N pages, W page writes, C churns"
     }
 
     private static void assertVerified(int pid, Path log, String mustContain) {

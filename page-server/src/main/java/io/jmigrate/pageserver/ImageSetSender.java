@@ -45,7 +45,9 @@ public final class ImageSetSender {
                 try (PagesReader r = set.openPages(pid)) {
                     data = r.mapData(arena);
                 }
-                for (PageRun run : set.pageIndex(pid).getRunsList()) {
+                // a set deduplicated by --auto-dedup sends only the pages it still holds: the copy on the server is
+                // an ordinary set without them (the dedup fields are not sent), never zeros passed off as pages
+                for (PageRun run : set.heldRuns(pid)) {
                     long len = run.getNrPages() * Wire.PAGE_SIZE;
                     long from = run.getFileOffset() - set.pagesDataOffset();
                     for (long off = 0; off < len; off += CHUNK) {
@@ -67,7 +69,8 @@ public final class ImageSetSender {
             }
             files++;
         }
-        Committed c = sender.commit(set.inventory().toByteArray());
+        Committed c = sender.commit(set.inventory().toBuilder().clearDroppedPages().clearDeduplicated()
+                .clearOriginInventoryCrc32C().build().toByteArray());
         return new Result(c, files, pages, sender.holesSent(), sender.wireBytes(), System.nanoTime() - start);
     }
 

@@ -17,9 +17,7 @@ public enum DirtyTracking {
 
     /** The best backend these facts allow. */
     public static DirtyTracking choose(boolean uffdWpAsync, boolean pagemapScan, boolean softDirty) {
-        if (uffdWpAsync && pagemapScan) return UFFD_WP_ASYNC;
-        if (softDirty) return SOFT_DIRTY;
-        return FULL_COPY;
+        return new TrackingCapabilities(uffdWpAsync, pagemapScan, softDirty).best();
     }
 
     @Override public String toString() { return label; }

@@ -2,7 +2,7 @@ package io.jmigrate.engine.dump;
 
 import io.jmigrate.engine.Version;
 import io.jmigrate.engine.check.DirtyTracking;
-import io.jmigrate.engine.check.KernelFeatures;
+import io.jmigrate.engine.check.TrackingCapabilities;
 import io.jmigrate.engine.compel.Freezer;
 import io.jmigrate.engine.compel.FrozenProcess;
 import io.jmigrate.engine.compel.RemoteSyscalls;
@@ -49,10 +49,26 @@ import java.util.function.Consumer;
  */
 public final class PreDumper {
     private final ProcFs procfs;
+    /** What the kernel offers for tracking: probed when a tracker is first armed, unless given. */
+    private TrackingCapabilities capabilities;
 
     public PreDumper() { this(new ProcFs()); }
 
-    public PreDumper(ProcFs procfs) { this.procfs = procfs; }
+    public PreDumper(ProcFs procfs) { this(procfs, null); }
+
+    /**
+     * With {@code capabilities} instead of probing the kernel (null: probe): how tests show the fallbacks of a
+     * kernel without PAGEMAP_SCAN or soft-dirty on one that has them. See also {@link TrackingCapabilities#PROBE_ENV}.
+     */
+    public PreDumper(ProcFs procfs, TrackingCapabilities capabilities) {
+        this.procfs = procfs;
+        this.capabilities = capabilities;
+    }
+
+    private TrackingCapabilities capabilities() {
+        if (capabilities == null) capabilities = TrackingCapabilities.probe();
+        return capabilities;
+    }
 
     /**
      * @param tracking the backend to use, or null to take the best the kernel offers (and fall back)
@@ -110,6 +126,7 @@ public final class PreDumper {
             VmaCollector.collect(pid, procfs.smaps(pid), parent != null && parent.tracker(pid) != null);
         }
         ImageSink images = sinkOverride != null ? sinkOverride : ImageWriter.create(options.imagesDir());
+        if (parent != null) parent.markTrackerAdvanced(options.imagesDir(), options.progress());   // before any harvest
         List<DirtyTracker> trackers = new ArrayList<>();
         List<RoundStats> rounds = new ArrayList<>();
         DumpStats.Builder stats = DumpStats.newBuilder();
@@ -199,31 +216,46 @@ public final class PreDumper {
         return depth;
     }
 
-    /** A fresh tracker for {@code pid}: the forced backend, or the best that works, with a warning on fallback. */
+    /**
+     * A fresh tracker for {@code pid}: the forced backend, or the best that works, with a warning on fallback. The
+     * backends tried are {@link TrackingCapabilities#candidates}, a pure function of the probed facts.
+     */
     private DirtyTracker arm(int pid, Options options) {
         DirtyTracking wanted = options.tracking();
-        boolean usesUffd = usesUserfaultfd(pid);
-        if (wanted == null || wanted == DirtyTracking.UFFD_WP_ASYNC) {
-            if (usesUffd) {
-                if (wanted != null) throw new DumpRefusedException("PID " + pid + " uses userfaultfd itself; uffd-wp-async tracking cannot be used (try --dirty-tracking full-copy)");
-                options.progress().accept("warning: PID " + pid + " uses userfaultfd itself: not tracked with uffd-wp");
-            } else {
-                try {
-                    return armUffd(pid);
-                } catch (RuntimeException e) {
-                    if (wanted != null) throw e;
-                    options.progress().accept("warning: uffd-wp tracking unavailable for PID " + pid + " (" + e.getMessage() + ")");
+        TrackingCapabilities caps = capabilities();
+        List<DirtyTracking> candidates = caps.candidates(wanted);
+        if (candidates.isEmpty()) throw new DumpRefusedException(caps.missing(wanted) + "; see jmigrate check");
+        List<String> passedOver = new ArrayList<>();
+        String unusable = caps.whyNotBetterThan(candidates.getFirst());
+        if (!unusable.isEmpty()) passedOver.add(unusable);
+        for (DirtyTracking backend : candidates) {
+            switch (backend) {
+                case UFFD_WP_ASYNC -> {
+                    if (usesUserfaultfd(pid)) {
+                        if (wanted != null) throw new DumpRefusedException("PID " + pid + " uses userfaultfd itself; uffd-wp-async tracking cannot be used (try --dirty-tracking full-copy)");
+                        passedOver.add("PID " + pid + " uses userfaultfd itself");
+                        continue;
+                    }
+                    try {
+                        return armUffd(pid);
+                    } catch (RuntimeException e) {
+                        if (wanted != null) throw e;
+                        passedOver.add("uffd-wp tracking failed: " + e.getMessage());
+                    }
+                }
+                case SOFT_DIRTY -> {
+                    if (!passedOver.isEmpty())
+                        options.progress().accept("warning: PID " + pid + " tracked with soft-dirty (" + String.join("; ", passedOver) + ")");
+                    return SoftDirtyTracker.arm(pid);
+                }
+                case FULL_COPY -> {
+                    if (wanted == null) options.progress().accept("warning: no dirty-page tracking for PID " + pid
+                            + ": every round copies all its memory (" + String.join("; ", passedOver) + ")");
+                    return new FullCopyTracker();
                 }
             }
         }
-        if (wanted == null || wanted == DirtyTracking.SOFT_DIRTY) {
-            if (KernelFeatures.softDirtyWorks()) return SoftDirtyTracker.arm(pid);
-            if (wanted != null) {
-                throw new DumpRefusedException("soft-dirty tracking is not available on this kernel (CONFIG_MEM_SOFT_DIRTY unset?); see jmigrate check");
-            }
-        }
-        if (wanted == null) options.progress().accept("warning: no dirty-page tracking for PID " + pid + ": every round copies all its memory");
-        return new FullCopyTracker();
+        throw new AssertionError("full-copy is always a candidate without a forced backend");
     }
 
     private UffdWpTracker armUffd(int pid) {

@@ -85,6 +85,12 @@ public final class ImageJson {
         total.put("vmas", vmas);
         total.put("pages_dumped", pages);
         total.put("pages_mib", mib(pages * ImageFormat.PAGE_SIZE));
+        if (set.isDeduplicated()) {
+            long dropped = 0;
+            for (int pid : set.pids()) dropped += set.dropped(pid).pages();
+            total.put("auto_dedup", "pages held by newer sets of the chain were dropped: " + dropped + " pages ("
+                    + String.format(Locale.ROOT, "%.2f", dropped * ImageFormat.PAGE_SIZE / MIB) + " MiB)");
+        }
         doc.put("processes", processes);
         StringBuilder out = new StringBuilder();
         write(out, doc, 0);
@@ -120,6 +126,11 @@ public final class ImageJson {
         s.put("pages_dumped", pages);
         s.put("pages_mib", mib(pages * ImageFormat.PAGE_SIZE));
         if (inParent > 0) s.put("pages_in_parent", inParent);
+        long dropped = set.dropped(pid).pages();
+        if (dropped > 0) {
+            s.put("pages_dropped_by_auto_dedup", dropped);       // in the pages file as a hole: not restorable from here
+            s.put("pages_held", pages - dropped);
+        }
         return pages;
     }
 

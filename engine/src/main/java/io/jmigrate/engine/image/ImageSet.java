@@ -1,6 +1,7 @@
 package io.jmigrate.engine.image;
 
 import com.google.protobuf.InvalidProtocolBufferException;
+import io.jmigrate.engine.image.proto.DroppedPages;
 import io.jmigrate.engine.image.proto.FdTable;
 import io.jmigrate.engine.image.proto.ImageFile;
 import io.jmigrate.engine.image.proto.Inventory;
@@ -10,6 +11,7 @@ import io.jmigrate.engine.image.proto.PageRun;
 import io.jmigrate.engine.image.proto.ProcessCore;
 import io.jmigrate.engine.image.proto.ProcessEntry;
 import io.jmigrate.engine.image.proto.ProcessTree;
+import io.jmigrate.engine.precopy.PageRanges;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -21,6 +23,7 @@ import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -51,6 +54,8 @@ public final class ImageSet {
     private final Map<Integer, PageIndex> pageIndexes = new HashMap<>();
     private final Map<Integer, FdTable> fds = new HashMap<>();
     private final Map<Integer, Long> pagesBytes = new HashMap<>();
+    /** --auto-dedup: pages of the own runs this set no longer holds, per pid (absent: none). */
+    private final Map<Integer, PageRanges> dropped = new HashMap<>();
 
     /** Opens and verifies {@code dir}, page checksums included. */
     public static ImageSet open(Path dir) {
@@ -88,12 +93,14 @@ public final class ImageSet {
             throw new ImageException(dir + " is an incomplete image set: inventory.img lists no pstree.img");
 
         ProcessTree tree = null;
+        Map<Integer, ImageFile> pagesFiles = new HashMap<>();
         for (ImageFile f : listed.values()) {
             Path file = dir.resolve(f.getName());
             ImageKind kind = ImageKind.ofFileName(f.getName());
             int pid = ImageKind.pidOf(f.getName());
             if (kind == ImageKind.PAGES) {
-                pagesBytes.put(pid, verifyPages(file, f, checkPagesCrc));
+                pagesBytes.put(pid, checkPagesHeader(file, f));
+                pagesFiles.put(pid, f);
                 continue;
             }
             Object msg = parse(file, kind, readProto(file, kind, f));
@@ -116,6 +123,28 @@ public final class ImageSet {
         });
         pageIndexes.forEach((pid, idx) -> checkPageIndex(dir.resolve(ImageKind.PAGEMAP.fileName(pid)), idx,
                 ImageKind.PAGES.fileName(pid), pagesBytes.get(pid)));
+        readDropped(inv);
+        if (checkPagesCrc) {
+            pagesFiles.forEach((pid, f) -> verifyPagesCrc(dir.resolve(f.getName()), f, pagesBytes.get(pid),
+                    droppedFileRanges(pid, dropped(pid))));
+        }
+    }
+
+    /** Checks the dropped ranges lie inside runs this set holds itself, and keeps them per pid. */
+    private void readDropped(Inventory inv) {
+        Map<Integer, PageRanges.Builder> builders = new HashMap<>();
+        Map<Integer, PageRanges> own = new HashMap<>();
+        for (DroppedPages d : inv.getDroppedPagesList()) {
+            long end = d.getVaddr() + d.getNrPages() * ImageFormat.PAGE_SIZE;
+            if (d.getVaddr() % ImageFormat.PAGE_SIZE != 0 || d.getNrPages() <= 0 || d.getNrPages() > (1L << 40)
+                    || !pageIndexes.containsKey(d.getPid())
+                    || own.computeIfAbsent(d.getPid(), this::ownRanges).pagesWithin(d.getVaddr(), end) != d.getNrPages())
+                throw new ImageException(dir.resolve("inventory.img") + " drops pages 0x" + Long.toHexString(d.getVaddr())
+                        + " (" + d.getNrPages() + " pages) of PID " + d.getPid() + ", which the set does not hold itself:"
+                        + " the inventory is corrupt");
+            builders.computeIfAbsent(d.getPid(), p -> PageRanges.builder()).add(d.getVaddr(), end);
+        }
+        builders.forEach((pid, b) -> dropped.put(pid, b.build()));
     }
 
     // ---- accessors ---------------------------------------------------------------------------------------------
@@ -143,7 +172,93 @@ public final class ImageSet {
 
     public MmImage mm(int pid) { return get(mms, ImageKind.MM, pid); }
 
+    /**
+     * pagemap-PID.img as written. A deduplicated set no longer holds the {@link #dropped} pages of its own runs:
+     * readers that take pages from this set use {@link #heldRuns} or {@link #ownRanges} minus {@link #dropped}.
+     */
     public PageIndex pageIndex(int pid) { return get(pageIndexes, ImageKind.PAGEMAP, pid); }
+
+    /** True once --auto-dedup dropped pages from this set (see docs/pre-copy.md). */
+    public boolean isDeduplicated() { return inventory.getDeduplicated(); }
+
+    /** Pages of {@code pid}'s own runs that --auto-dedup dropped: they read as zeros and must not be used. */
+    public PageRanges dropped(int pid) { return dropped.getOrDefault(pid, PageRanges.EMPTY); }
+
+    /** Addresses of the runs of {@code pid} whose pages are in this set's own pages file (dropped ones included). */
+    public PageRanges ownRanges(int pid) {
+        PageRanges.Builder b = PageRanges.builder();
+        for (PageRun r : pageIndex(pid).getRunsList())
+            if (!r.getInParent()) b.add(r.getVaddr(), r.getVaddr() + r.getNrPages() * ImageFormat.PAGE_SIZE);
+        return b.build();
+    }
+
+    /** Addresses of the runs of {@code pid} left to the parent set. */
+    public PageRanges inParentRanges(int pid) {
+        PageRanges.Builder b = PageRanges.builder();
+        for (PageRun r : pageIndex(pid).getRunsList())
+            if (r.getInParent()) b.add(r.getVaddr(), r.getVaddr() + r.getNrPages() * ImageFormat.PAGE_SIZE);
+        return b.build();
+    }
+
+    /**
+     * The page index of {@code pid} as this set holds it now: own runs cut around the dropped pages (which are
+     * left out), in_parent runs as written.
+     */
+    public List<PageRun> heldRuns(int pid) {
+        PageRanges gone = dropped(pid);
+        if (gone.size() == 0) return pageIndex(pid).getRunsList();
+        List<PageRun> out = new ArrayList<>();
+        for (PageRun r : pageIndex(pid).getRunsList()) {
+            long start = r.getVaddr(), end = start + r.getNrPages() * ImageFormat.PAGE_SIZE;
+            if (r.getInParent()) {
+                out.add(r);
+                continue;
+            }
+            PageRanges kept = PageRanges.builder().add(start, end).build().minus(gone);
+            for (int i = 0; i < kept.size(); i++) {
+                out.add(r.toBuilder().setVaddr(kept.start(i)).setNrPages((kept.end(i) - kept.start(i)) / ImageFormat.PAGE_SIZE)
+                        .setFileOffset(r.getFileOffset() + (kept.start(i) - start)).build());
+            }
+        }
+        return out;
+    }
+
+    /**
+     * The byte ranges {offset, length} of pages-PID.img that hold the pages {@code which} (within own runs),
+     * in file order, merged where they touch.
+     */
+    List<long[]> droppedFileRanges(int pid, PageRanges which) {
+        List<long[]> out = new ArrayList<>();
+        if (which.size() == 0) return out;
+        for (PageRun r : pageIndex(pid).getRunsList()) {
+            if (r.getInParent()) continue;
+            long start = r.getVaddr(), end = start + r.getNrPages() * ImageFormat.PAGE_SIZE;
+            PageRanges part = which.intersect(PageRanges.builder().add(start, end).build());
+            for (int i = 0; i < part.size(); i++) {
+                long off = r.getFileOffset() + (part.start(i) - start), len = part.end(i) - part.start(i);
+                if (!out.isEmpty() && out.getLast()[0] + out.getLast()[1] == off) out.getLast()[1] += len;
+                else out.add(new long[] {off, len});
+            }
+        }
+        out.sort((a, b) -> Long.compare(a[0], b[0]));
+        return out;
+    }
+
+    /**
+     * Whether a child that recorded {@code parentInventoryCrc} was dumped against this set: the CRC of its
+     * inventory.img now, or, once deduplicated, before its first dedup (a dedup rewrites only the inventory).
+     */
+    public boolean isTheSetRecordedAs(int parentInventoryCrc) {
+        if (parentInventoryCrc == 0) return true;      // written before the link check existed
+        if (isDeduplicated() && parentInventoryCrc == inventory.getOriginInventoryCrc32C()) return true;
+        return parentInventoryCrc == ImageFormat.crc32cOfFile(dir.resolve(ImageKind.INVENTORY.fileName(0)));
+    }
+
+    /** What a child dumped against this set records as parent_inventory_crc32c: stable across dedups. */
+    public int identityCrc() {
+        if (isDeduplicated()) return inventory.getOriginInventoryCrc32C();
+        return ImageFormat.crc32cOfFile(dir.resolve(ImageKind.INVENTORY.fileName(0)));
+    }
 
     public FdTable fds(int pid) { return get(fds, ImageKind.FDS, pid); }
 
@@ -225,25 +340,15 @@ public final class ImageSet {
         }
     }
 
-    /** Checks pages-PID.img against its record; returns its payload length. */
-    private static long verifyPages(Path file, ImageFile expected, boolean checkCrc) {
+    /** Checks pages-PID.img's header and size against its record; returns its payload length. */
+    private static long checkPagesHeader(Path file, ImageFile expected) {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             long size = ch.size();
-            ByteBuffer head = ByteBuffer.allocate(ImageFormat.PAGE_SIZE);
+            ByteBuffer head = ByteBuffer.allocate(ImageFormat.HEADER_SIZE);
             head.limit((int) Math.min(size, ImageFormat.HEADER_SIZE));
             ImageFormat.readFully(ch, head, 0, file);
             ImageFormat.Header h = ImageFormat.Header.check(file, head, size, ImageKind.PAGES, ImageFormat.PAGES_DATA_OFFSET);
             checkRecordedSize(file, expected, size);
-            if (checkCrc) {
-                head.clear();
-                ImageFormat.readFully(ch, head, 0, file);
-                CRC32C headCrc = new CRC32C();
-                headCrc.update(head.flip());
-                int payloadCrc = crc32cOfRange(ch, ImageFormat.PAGES_DATA_OFFSET, h.payloadLength(), file);
-                if (payloadCrc != h.crc32c()
-                        || ImageFormat.crc32cCombine((int) headCrc.getValue(), payloadCrc, h.payloadLength()) != expected.getCrc32C())
-                    throw checksumMismatch(file);
-            }
             return h.payloadLength();
         } catch (NoSuchFileException e) {
             throw missing(file);
@@ -252,16 +357,49 @@ public final class ImageSet {
         }
     }
 
-    private static int crc32cOfRange(FileChannel ch, long from, long length, Path file) throws IOException {
+    /**
+     * Checks pages-PID.img's contents against its record. {@code zeroRanges} (file offsets and lengths, sorted,
+     * inside the payload) are the pages --auto-dedup dropped: they count as zeros whether or not they were punched
+     * out yet, and the header's payload CRC (of the original pages) is then not checked.
+     */
+    private static void verifyPagesCrc(Path file, ImageFile expected, long payloadLength, List<long[]> zeroRanges) {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            ByteBuffer head = ByteBuffer.allocate(ImageFormat.PAGE_SIZE);
+            ImageFormat.readFully(ch, head, 0, file);
+            CRC32C headCrc = new CRC32C();
+            headCrc.update(head.flip());
+            int headerRecorded = head.order(java.nio.ByteOrder.LITTLE_ENDIAN).getInt(24);   // the header's payload CRC
+            int payloadCrc = crc32cOfRange(ch, ImageFormat.PAGES_DATA_OFFSET, payloadLength, file, zeroRanges);
+            if ((zeroRanges.isEmpty() && payloadCrc != headerRecorded)
+                    || ImageFormat.crc32cCombine((int) headCrc.getValue(), payloadCrc, payloadLength) != expected.getCrc32C())
+                throw checksumMismatch(file);
+        } catch (NoSuchFileException e) {
+            throw missing(file);
+        } catch (IOException e) {
+            throw new ImageException("cannot read " + file + ": " + e, e);
+        }
+    }
+
+    /** CRC32C of [from, from + length) of the file, with the sorted {@code zeroRanges} read as zeros. */
+    static int crc32cOfRange(FileChannel ch, long from, long length, Path file, List<long[]> zeroRanges) throws IOException {
         CRC32C crc = new CRC32C();
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment seg = arena.allocate(VERIFY_CHUNK, ImageFormat.PAGE_SIZE);
             ByteBuffer buf = seg.asByteBuffer();
-            for (long done = 0; done < length; ) {
-                buf.clear().limit((int) Math.min(VERIFY_CHUNK, length - done));
-                ImageFormat.readFully(ch, buf, from + done, file);
-                done += buf.position();
-                crc.update(buf.flip());
+            long at = from, end = from + length;
+            int z = 0;
+            while (at < end) {
+                while (z < zeroRanges.size() && zeroRanges.get(z)[0] + zeroRanges.get(z)[1] <= at) z++;
+                boolean inZeros = z < zeroRanges.size() && zeroRanges.get(z)[0] <= at;
+                long stop = inZeros ? Math.min(end, zeroRanges.get(z)[0] + zeroRanges.get(z)[1])
+                        : Math.min(end, z < zeroRanges.size() ? zeroRanges.get(z)[0] : end);
+                int n = (int) Math.min(VERIFY_CHUNK, stop - at);
+                buf.clear().limit(n);
+                if (inZeros) seg.asSlice(0, n).fill((byte) 0);
+                else ImageFormat.readFully(ch, buf, at, file);
+                buf.position(0).limit(n);
+                crc.update(buf);
+                at += n;
             }
         }
         return (int) crc.getValue();

@@ -2,6 +2,7 @@ package io.jmigrate.engine.image;
 
 import io.jmigrate.engine.image.proto.PageIndex;
 import io.jmigrate.engine.image.proto.PageRun;
+import io.jmigrate.engine.precopy.PageRanges;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -40,9 +41,7 @@ public final class LocalImageChain implements PageSource {
             if (!Files.isDirectory(parentDir))
                 throw new ImageException(child.directory() + " builds on " + parentDir + ", which is missing: restore needs the whole pre-dump chain");
             ImageSet parent = ImageSet.open(parentDir, checkPagesCrc);
-            int expected = child.inventory().getParentInventoryCrc32C();
-            int actual = ImageFormat.crc32cOfFile(parentDir.resolve(ImageKind.INVENTORY.fileName(0)));
-            if (expected != 0 && expected != actual)
+            if (!parent.isTheSetRecordedAs(child.inventory().getParentInventoryCrc32C()))
                 throw new ImageException(child.directory() + " was dumped against another image set than the one now in "
                         + parentDir + " (its inventory changed): the chain is broken");
             sets.add(parent);
@@ -52,6 +51,22 @@ public final class LocalImageChain implements PageSource {
     }
 
     public List<ImageSet> sets() { return sets; }
+
+    /**
+     * The pages of {@code pid} listed by the newest set that the chain can still give: its own runs (less what
+     * --auto-dedup dropped) and the runs it leaves to a parent that can give them, recursively.
+     */
+    public PageRanges available(int pid) {
+        PageRanges avail = PageRanges.EMPTY;
+        for (ImageSet set : sets.reversed()) {
+            if (!set.pids().contains(pid)) {
+                avail = PageRanges.EMPTY;
+                continue;
+            }
+            avail = set.ownRanges(pid).minus(set.dropped(pid)).union(set.inParentRanges(pid).intersect(avail));
+        }
+        return avail;
+    }
 
     @Override
     public List<LocatedRun> locate(int pid) {
@@ -66,6 +81,13 @@ public final class LocalImageChain implements PageSource {
     private void resolve(int pid, int depth, long start, long end, PageRun r, List<LocatedRun> out) {
         ImageSet set = sets.get(depth);
         if (!r.getInParent()) {
+            PageRanges gone = set.dropped(pid);
+            if (gone.overlaps(start, end)) {
+                PageRanges hit = gone.intersect(PageRanges.builder().add(start, end).build());
+                throw new ImageException(set.directory() + " no longer holds pages 0x" + Long.toHexString(hit.start(0))
+                        + "-0x" + Long.toHexString(hit.end(0)) + " of PID " + pid + " that " + sets.getFirst().directory()
+                        + " needs: dropped by --auto-dedup; restore the newest set of the chain");
+            }
             long off = r.getFileOffset() + (start - r.getVaddr());
             add(out, new LocatedRun(start, (end - start) / PAGE, set.pagesPath(pid), off));
             return;

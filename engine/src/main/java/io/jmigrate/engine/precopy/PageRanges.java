@@ -122,6 +122,45 @@ public final class PageRanges {
         return p;
     }
 
+    /** The addresses in both this and {@code other}. */
+    public PageRanges intersect(PageRanges other) {
+        Builder b = builder();
+        int i = 0, j = 0;
+        while (i < starts.length && j < other.starts.length) {
+            long s = Math.max(starts[i], other.starts[j]), e = Math.min(ends[i], other.ends[j]);
+            b.add(s, e);
+            if (ends[i] < other.ends[j]) i++;
+            else j++;
+        }
+        return b.build();
+    }
+
+    /** The addresses in this and not in {@code other}. */
+    public PageRanges minus(PageRanges other) {
+        Builder b = builder();
+        int j = 0;
+        for (int i = 0; i < starts.length; i++) {
+            long at = starts[i];
+            while (j < other.starts.length && other.ends[j] <= at) j++;
+            for (int k = j; k < other.starts.length && other.starts[k] < ends[i]; k++) {
+                b.add(at, other.starts[k]);
+                at = Math.max(at, other.ends[k]);
+            }
+            b.add(at, ends[i]);
+        }
+        return b.build();
+    }
+
+    /** The addresses in this or in {@code other}. */
+    public PageRanges union(PageRanges other) {
+        return builder().addAll(this).addAll(other).build();
+    }
+
+    /** True if some address of [start, end) is in this set. */
+    public boolean overlaps(long start, long end) {
+        return pagesWithin(start, end) > 0;
+    }
+
     @Override public String toString() {
         StringBuilder b = new StringBuilder("[");
         for (int i = 0; i < starts.length && i < 8; i++) {

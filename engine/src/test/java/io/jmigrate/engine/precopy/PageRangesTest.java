@@ -36,6 +36,34 @@ class PageRangesTest {
         assertTrue(c.contains(0x9fff));
     }
 
+    /** intersect, minus and union against a page-by-page model, on random sets of ranges. */
+    @Test
+    void setOperationsAgreeWithAPageByPageModel() {
+        java.util.Random random = new java.util.Random(5);
+        for (int round = 0; round < 200; round++) {
+            boolean[] inA = new boolean[64], inB = new boolean[64];
+            PageRanges a = random(random, inA), b = random(random, inB);
+            PageRanges and = a.intersect(b), minus = a.minus(b), or = a.union(b);
+            for (int p = 0; p < 64; p++) {
+                long addr = 0x10000L + p * 0x1000L;
+                assertEquals(inA[p] && inB[p], and.contains(addr), "intersect " + a + " " + b);
+                assertEquals(inA[p] && !inB[p], minus.contains(addr), "minus " + a + " " + b);
+                assertEquals(inA[p] || inB[p], or.contains(addr), "union " + a + " " + b);
+                assertEquals(inA[p], a.overlaps(addr, addr + 0x1000));
+            }
+        }
+    }
+
+    private static PageRanges random(java.util.Random random, boolean[] pages) {
+        PageRanges.Builder b = PageRanges.builder();
+        for (int i = random.nextInt(6); i > 0; i--) {
+            int from = random.nextInt(64), to = Math.min(64, from + 1 + random.nextInt(12));
+            for (int p = from; p < to; p++) pages[p] = true;
+            b.add(0x10000L + from * 0x1000L, 0x10000L + to * 0x1000L);
+        }
+        return b.build();
+    }
+
     @Test
     void highAddressesCompareUnsigned() {
         PageRanges r = PageRanges.builder().add(0xffffffffff600000L, 0xffffffffff601000L).add(0x1000, 0x2000).build();
