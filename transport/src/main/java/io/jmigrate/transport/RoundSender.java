@@ -40,6 +40,8 @@ public final class RoundSender implements AutoCloseable {
     private static final SecureRandom RANDOM = new SecureRandom();
     private static final Duration COMMIT_TIMEOUT = Duration.ofMinutes(5);
     private static final int QUEUED_BATCHES_PER_STREAM = 4;
+    /** Name prefix of the encoding threads, followed by the round name (the bench counts their CPU). */
+    static final String ENCODER_THREADS = "jmigrate-encode-";
 
     /** Pages to encode, or (for memory only the caller's thread may read) a frame the caller encoded. */
     private record Job(int pid, long vaddr, MemorySegment pages, ByteBuf frame, CountDownLatch done) {}
@@ -269,7 +271,7 @@ public final class RoundSender implements AutoCloseable {
         Worker(ClientStream stream, BatchEncoder encoder, int index) {
             this.stream = stream;
             this.encoder = encoder;
-            this.thread = Thread.ofPlatform().name("jmigrate-send-" + round + "-" + index).daemon().unstarted(this);
+            this.thread = Thread.ofPlatform().name(ENCODER_THREADS + round + "-" + index).daemon().unstarted(this);
         }
 
         void stop() {

@@ -251,10 +251,12 @@ public final class TransportBench {
             double share;
             try (RoundSender s = RoundSender.open(client, server.address(), "bench", streams, compress, holes)) {
                 for (long done = 0; done < totalBytes; done += size) s.sendPages(1, base + done, source);
+                // every batch is encoded now; the encoding threads end with the commit, so count them before it
+                senderCpu = threadCpuSince(before, RoundSender.ENCODER_THREADS + "bench");
                 s.commit(new byte[0]);
                 wire = s.wireBytes();
                 share = s.compressedShare();
-                senderCpu = threadCpuSince(before, "jmigrate-send");     // before the stream threads end with the round
+                senderCpu += threadCpuSince(before, Transport.CLIENT_THREADS);
                 receiverCpu = threadCpuSince(before, Transport.SERVER_THREADS);
             }
             Result r = new Result(mode, totalBytes, System.nanoTime() - t0, wire, processCpuNanos() - c0, share,
