@@ -38,7 +38,7 @@ public final class ImageSetSender {
     public static Result send(ImageSet set, RoundSender sender, long maxBytesPerSecond) {
         long start = System.nanoTime();
         long files = 0, pages = 0;
-        try (Arena arena = Arena.ofConfined()) {
+        try (Arena arena = Arena.ofShared()) {   // shared: the streams' threads encode the mapped pages in parallel
             for (int pid : set.pids()) {
                 if (!hasPages(set, pid)) continue;
                 MemorySegment data;
