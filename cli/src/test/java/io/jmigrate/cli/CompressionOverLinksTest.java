@@ -76,13 +76,15 @@ class CompressionOverLinksTest {
 
         try (Arena arena = Arena.ofShared();
              TransportClient client = TransportClient.tls(TlsSettings.fromDirectory(pki, "sender", TlsSettings.Provider.AUTO), "sender")) {
-            MemorySegment memory = arena.allocate(128L << 20, 4096);
+            MemorySegment memory = arena.allocate(384L << 20, 4096);
             TransportBench.fillRealistic(memory, 7);
             try (RoundSender s = RoundSender.open(client, new InetSocketAddress(there, 7070), "slow", 2, Compression.AUTO)) {
                 s.sendPages(1, 0x100000000L, memory);
                 // no commit: the page server discards the round when we close
-                assertTrue(s.compressedShare() > 0.6, "LZ4 on " + s.compressedShare() + " of the batches over 400 Mbit/s");
-                assertTrue(s.wireBytes() < memory.byteSize() * 0.6, s.wireBytes() + " bytes on the wire for 128 MiB");
+                String how = "LZ4 on " + s.compressedShare() + " of the batches over 400 Mbit/s, " + s.compressionMeasurements();
+                assertTrue(s.compressedShare() > 0.5, how);
+                // raw, this mix is 0.70 bytes on the wire per byte of memory (zero pages are holes either way)
+                assertTrue(s.wireBytes() < memory.byteSize() * 0.65, s.wireBytes() + " bytes on the wire for 384 MiB; " + how);
             }
         }
     }
@@ -125,7 +127,8 @@ class CompressionOverLinksTest {
                 for (int i = 0; i < 16; i++) s.sendPages(1, 0x100000000L + i * memory.byteSize(), memory);   // 2 GiB
                 s.commit(new byte[0]);
                 assertEquals(16 * memory.byteSize() / 4096, pages.get(), "every page arrived");
-                assertTrue(s.compressedShare() < 0.5, "LZ4 on " + s.compressedShare() + " of the batches over loopback");
+                String how = "LZ4 on " + s.compressedShare() + " of the batches over loopback, " + s.compressionMeasurements();
+                assertTrue(s.compressedShare() < 0.5, how);
             }
         }
     }

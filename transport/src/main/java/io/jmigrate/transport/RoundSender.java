@@ -60,10 +60,10 @@ public final class RoundSender implements AutoCloseable {
     private final CompressionGovernor governor;   // AUTO only
     private boolean committed, closed;
 
-    private RoundSender(String round, Compression compression, boolean holes) {
+    private RoundSender(String round, Compression compression, boolean holes, long pipelineBytes) {
         this.round = round;
         this.compression = compression;
-        this.governor = compression == Compression.AUTO ? new CompressionGovernor() : null;
+        this.governor = compression == Compression.AUTO ? new CompressionGovernor(pipelineBytes) : null;
         this.holes = holes;
     }
 
@@ -88,7 +88,9 @@ public final class RoundSender implements AutoCloseable {
         if (streamCount < 1 || streamCount > 64) throw new IllegalArgumentException("1 to 64 streams, not " + streamCount);
         byte[] session = new byte[16];
         RANDOM.nextBytes(session);
-        RoundSender s = new RoundSender(round, compression, holes);
+        // what the streams hold between us and the receiver: the in-flight windows, and about 4 MiB of socket
+        // buffers each (Linux's default tcp_wmem maximum)
+        RoundSender s = new RoundSender(round, compression, holes, (long) streamCount * (client.inFlightLimit() + (4L << 20)));
         try {
             for (int i = 0; i < streamCount; i++) {
                 Hello hello = Hello.newBuilder().setProtocolVersion(Wire.PROTOCOL_VERSION).setPurpose(Purpose.SEND_ROUND)
@@ -198,6 +200,13 @@ public final class RoundSender implements AutoCloseable {
     public String round() { return round; }
 
     public Compression compression() { return compression; }
+
+    /** For AUTO: the last measured rates of each mode, in words; empty otherwise. */
+    public String compressionMeasurements() {
+        if (governor == null) return "";
+        return String.format(java.util.Locale.ROOT, "last measured: raw %.3f GB/s, LZ4 %.3f GB/s of memory",
+                governor.rawRate(), governor.lz4Rate());
+    }
 
     /** Share of batches sent while compression was on (1 for ALWAYS, 0 for NEVER, measured for AUTO). */
     public double compressedShare() {

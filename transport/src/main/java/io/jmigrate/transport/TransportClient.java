@@ -51,6 +51,9 @@ public final class TransportClient implements AutoCloseable {
 
     String localHost() { return localHost; }
 
+    /** Bytes one stream may have queued for its socket before its sender waits. */
+    int inFlightLimit() { return inFlightLimit; }
+
     /** Connects one stream and completes the Hello/Welcome exchange. */
     ClientStream connect(InetSocketAddress addr, Hello hello) {
         String peer = addr.getHostString() + ":" + addr.getPort();

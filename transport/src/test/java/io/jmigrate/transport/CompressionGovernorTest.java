@@ -18,7 +18,7 @@ class CompressionGovernorTest {
     /** Time and the governor, advanced batch by batch at the rate (GB/s of memory) each mode achieves. */
     private static final class SimulatedLink {
         long now;
-        final CompressionGovernor governor = new CompressionGovernor(() -> now);
+        final CompressionGovernor governor = new CompressionGovernor(() -> now, 0);
         long rawBatches, lz4Batches;
 
         void send(double seconds, double rawRate, double lz4Rate) {
@@ -64,11 +64,21 @@ class CompressionGovernorTest {
     }
 
     @Test
-    void startsRawThenProbesCompression() {
+    void startsRawSettlesThenProbesCompression() {
         SimulatedLink link = new SimulatedLink();
         assertFalse(link.governor.compress());
+        link.send(0.26, 0.05, 0.5);    // a slow start (warm-up) is not measured
+        assertFalse(link.governor.compress(), "the first period settles, the second measures raw");
+        assertEquals(0, link.governor.rawRate());
         link.send(0.3, 0.5, 0.5);
-        assertTrue(link.governor.compress(), "second period probes LZ4");
-        assertEquals(0.5, link.governor.rawRate(), 0.01);
+        assertTrue(link.governor.compress(), "third period probes LZ4");
+        assertEquals(0.5, link.governor.rawRate(), 0.05, "measured on the second period, at the steady rate");
+    }
+
+    @Test
+    void aTieGoesToRaw() {
+        SimulatedLink link = new SimulatedLink();
+        link.send(20, 0.5, 0.51);      // compression within the margin: not worth its CPU
+        assertTrue(link.lz4Share() < 0.2, "share compressed " + link.lz4Share());
     }
 }
