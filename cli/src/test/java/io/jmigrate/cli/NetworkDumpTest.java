@@ -308,7 +308,9 @@ class NetworkDumpTest {
         int pid = Spawn.spawn(Spawn.Request.of(List.of(fixture.toString(), log.toString(), tmp.resolve("shmem.data").toString()))
                 .withOutput(tmp.resolve("shmem.out")).withCwd(tmp));
         started.add(pid);
-        awaitLog(log, "the child", l -> l.stream().anyMatch(s -> s.startsWith("child ")));
+        String childLine = awaitLog(log, "the child", l -> l.stream().anyMatch(s -> s.startsWith("child ")))
+                .stream().filter(s -> s.startsWith("child ")).findFirst().orElseThrow();
+        started.add(Integer.parseInt(childLine.substring("child ".length()).trim()));   // killed too, not left to init
         awaitLog(log, "2 ticks", l -> l.stream().filter(s -> s.startsWith("tick ")).count() >= 2);
         Run dump = jmigrate(args(List.of("dump", "-t", Integer.toString(pid), "--page-server", serverAddress(),
                 "--round", "shm"), tls(pki, "client")));
