@@ -63,10 +63,7 @@ public final class Dumper {
     }
 
     public DumpResult dump(DumpOptions options) {
-        Preflight.check(procfs, options.pid());
-        try (Tracer tracer = new Tracer()) {
-            return tracer.call(() -> dumpTree(options));
-        }
+        return dump(options, null);
     }
 
     /**
@@ -76,16 +73,11 @@ public final class Dumper {
      * NetworkImageSink); the sink links the set to the parent its own way.
      */
     public DumpResult dump(DumpOptions options, ImageSink sink) {
-        sinkOverride = sink;
-        try {
-            return dump(options);
-        } finally {
-            sinkOverride = null;
+        Preflight.check(procfs, options.pid());
+        try (Tracer tracer = new Tracer()) {
+            return tracer.call(() -> dumpTree(options, sink));
         }
     }
-
-    /** Set by {@link #dump(DumpOptions, ImageSink)} for one dump; null: the local images directory. */
-    private volatile ImageSink sinkOverride;
 
     /** One process of the tree while it is being dumped. */
     private record Member(int pid, PageSink pages, FrozenProcess frozen) {}
@@ -100,7 +92,8 @@ public final class Dumper {
 
     private Set<Integer> ourFds(int pid) { return parent == null ? Set.of() : parent.ourFds(pid); }
 
-    private DumpResult dumpTree(DumpOptions options) {
+    /** {@code sink} null: the local images directory. */
+    private DumpResult dumpTree(DumpOptions options, ImageSink sink) {
         int root = options.pid();
         long startedAt = System.nanoTime();
         preFreezeSmaps.clear();
@@ -113,7 +106,7 @@ public final class Dumper {
         for (int pid : tree) {
             if (pid != root) Preflight.check(procfs, pid);
             rehearse(pid);                               // refusals before an old image set is replaced
-            if (sinkOverride != null) refuseSharedMemory(pid, sinkOverride);
+            if (sink != null) refuseSharedMemory(pid, sink);
             rehearsedFds.put(pid, FdCollector.collect(procfs, pid, false, options.shellJob(), ourFds(pid)));   // running: socket queues are not read
         }
         PipeCollector.check(rehearsedFds);
@@ -127,7 +120,7 @@ public final class Dumper {
         TcpConnCollector.checkAcrossTree(rehearsedFds);
         TcpConnCollector.begin();
         UnixSocketCollector.acrossTree(rehearsedFds);
-        ImageSink images = sinkOverride != null ? sinkOverride : ImageWriter.create(options.imagesDir());
+        ImageSink images = sink != null ? sink : ImageWriter.create(options.imagesDir());
         List<Member> members = new ArrayList<>();
         try {
             // Before the freeze: room for the pages, so the frozen processes' writes do not wait for allocation.

@@ -93,10 +93,7 @@ public final class PreDumper {
     public record Result(Path imagesDir, DirtyTracking tracking, DumpStats stats, List<RoundStats> rounds) {}
 
     public Result preDump(Options options) {
-        Preflight.check(procfs, options.pid());
-        try (Tracer tracer = new Tracer()) {
-            return tracer.call(() -> round(options));
-        }
+        return preDump(options, null);
     }
 
     /**
@@ -105,17 +102,14 @@ public final class PreDumper {
      * the shadow the parent round left, see page-server's NetworkImageSink); the sink links to the parent its own way.
      */
     public Result preDump(Options options, ImageSink sink) {
-        sinkOverride = sink;
-        try {
-            return preDump(options);
-        } finally {
-            sinkOverride = null;
+        Preflight.check(procfs, options.pid());
+        try (Tracer tracer = new Tracer()) {
+            return tracer.call(() -> round(options, sink));
         }
     }
 
-    private volatile ImageSink sinkOverride;
-
-    private Result round(Options options) {
+    /** {@code sink} null: the local images directory. */
+    private Result round(Options options, ImageSink sink) {
         int root = options.pid();
         long startedAt = System.nanoTime();
         ParentImages parent = options.prevImagesDir() == null ? null : ParentImages.open(options.prevImagesDir(), options.imagesDir());
@@ -125,7 +119,7 @@ public final class PreDumper {
             // refused now what the final dump would refuse, before a tracker is armed
             VmaCollector.collect(pid, procfs.smaps(pid), parent != null && parent.tracker(pid) != null);
         }
-        ImageSink images = sinkOverride != null ? sinkOverride : ImageWriter.create(options.imagesDir());
+        ImageSink images = sink != null ? sink : ImageWriter.create(options.imagesDir());
         if (parent != null) parent.markTrackerAdvanced(options.imagesDir(), options.progress());   // before any harvest
         List<DirtyTracker> trackers = new ArrayList<>();
         List<RoundStats> rounds = new ArrayList<>();
