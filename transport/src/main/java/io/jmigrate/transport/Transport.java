@@ -32,6 +32,12 @@ public final class Transport {
      */
     static final int TLS_WRAP_BYTES = 1 << 20;
 
+    /** {@code tls} with {@link #TLS_WRAP_BYTES}: every stream's TLS handler, client or server side. */
+    static io.netty.handler.ssl.SslHandler wrappingLarge(io.netty.handler.ssl.SslHandler tls) {
+        tls.setWrapDataSize(TLS_WRAP_BYTES);
+        return tls;
+    }
+
     static io.netty.channel.RecvByteBufAllocator receiveSizes() {
         return new io.netty.channel.AdaptiveRecvByteBufAllocator(4096, 64 * 1024, 1 << 20);
     }

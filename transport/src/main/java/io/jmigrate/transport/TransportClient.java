@@ -66,11 +66,8 @@ public final class TransportClient implements AutoCloseable {
                 .handler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
-                        if (ssl != null) {
-                            SslHandler tls = ssl.newHandler(ch.alloc(), addr.getHostString(), addr.getPort());
-                            tls.setWrapDataSize(Transport.TLS_WRAP_BYTES);
-                            ch.pipeline().addLast("tls", tls);
-                        }
+                        if (ssl != null)
+                            ch.pipeline().addLast("tls", Transport.wrappingLarge(ssl.newHandler(ch.alloc(), addr.getHostString(), addr.getPort())));
                         ch.pipeline().addLast("frames", new FrameDecoder())
                                 .addLast("messages", new MessageDecoder())
                                 .addLast("control", ControlEncoder.INSTANCE)

@@ -50,11 +50,7 @@ public final class TransportServer implements AutoCloseable {
                     .childHandler(new ChannelInitializer<SocketChannel>() {
                         @Override
                         protected void initChannel(SocketChannel ch) {
-                            if (ssl != null) {
-                                io.netty.handler.ssl.SslHandler tls = ssl.newHandler(ch.alloc());
-                                tls.setWrapDataSize(Transport.TLS_WRAP_BYTES);   // page replies for lazy pages
-                                ch.pipeline().addLast("tls", tls);
-                            }
+                            if (ssl != null) ch.pipeline().addLast("tls", Transport.wrappingLarge(ssl.newHandler(ch.alloc())));   // page replies
                             ch.pipeline().addLast("idle", new IdleStateHandler(IDLE_SECONDS, 0, 0))
                                     .addLast("frames", new FrameDecoder())
                                     .addLast("messages", new MessageDecoder())
