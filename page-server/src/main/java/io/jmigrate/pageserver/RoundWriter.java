@@ -87,8 +87,58 @@ final class RoundWriter implements RoundSink {
     @Override
     public long bytesStored() { return bytesStored.get(); }
 
+    /**
+     * Streams write files and pages concurrently (shared); the commit and an abort hold it exclusively, so an abort
+     * never deletes the directory while another stream's event loop is still creating a file in it.
+     */
+    private final java.util.concurrent.locks.ReentrantReadWriteLock lock = new java.util.concurrent.locks.ReentrantReadWriteLock();
+
     @Override
     public void file(String name, long offset, byte[] content, boolean last) {
+        lock.readLock().lock();
+        try {
+            if (ended) throw new TransportException("round " + round + " has ended");
+            writeFile(name, offset, content, last);
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    @Override
+    public void pages(PageBatch batch) {
+        lock.readLock().lock();
+        try {
+            if (ended) throw new TransportException("round " + round + " has ended");
+            writePages(batch);
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    @Override
+    public String commit(byte[] inventoryBytes) {
+        lock.writeLock().lock();
+        try {
+            return writeCommit(inventoryBytes);
+        } finally {
+            lock.writeLock().unlock();
+        }
+    }
+
+    @Override
+    public void abort(String reason) {
+        lock.writeLock().lock();
+        try {
+            ended = true;
+            for (FileChannel ch : openFiles.values()) closeQuietly(ch);
+            for (PidPages p : pages.values()) closeQuietly(p.ch);
+            deleteTree(tmp);
+        } finally {
+            lock.writeLock().unlock();
+        }
+    }
+
+    private void writeFile(String name, long offset, byte[] content, boolean last) {
         ImageKind kind = ImageKind.ofFileName(name);
         if (kind == null) throw new TransportException("'" + name + "' is not an image file name");
         if (kind == ImageKind.INVENTORY || kind == ImageKind.PAGES)
@@ -146,9 +196,7 @@ final class RoundWriter implements RoundSink {
             throw new TransportException(name + " arrived twice in round " + round);
     }
 
-    @Override
-    public void pages(PageBatch batch) {
-        if (ended) throw new TransportException("round " + round + " has ended");
+    private void writePages(PageBatch batch) {
         PidPages p = pages.computeIfAbsent(batch.pid(), pid -> {
             try {
                 return new PidPages(tmp.resolve(ImageKind.PAGES.fileName(pid) + ".part"));
@@ -178,8 +226,7 @@ final class RoundWriter implements RoundSink {
         bytesStored.addAndGet(batch.byteLength());
     }
 
-    @Override
-    public String commit(byte[] inventoryBytes) {
+    private String writeCommit(byte[] inventoryBytes) {
         ended = true;
         try {
             if (!openFiles.isEmpty()) throw new TransportException("files not complete at commit: " + openFiles.keySet());
@@ -331,13 +378,6 @@ final class RoundWriter implements RoundSink {
         Files.move(part, tmp.resolve(name), StandardCopyOption.ATOMIC_MOVE);
     }
 
-    @Override
-    public void abort(String reason) {
-        ended = true;
-        for (FileChannel ch : openFiles.values()) closeQuietly(ch);
-        for (PidPages p : pages.values()) closeQuietly(p.ch);
-        deleteTree(tmp);
-    }
 
     private static void closeQuietly(FileChannel ch) {
         try { ch.close(); } catch (IOException ignored) { /* cleanup */ }
