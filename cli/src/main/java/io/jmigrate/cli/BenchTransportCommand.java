@@ -39,9 +39,9 @@ final class BenchTransportCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        List<String> known = List.of("memcpy", "tcp", "raw", "tls", "tls-holes", "tls-lz4", "tls-auto");
         for (String m : modes)
-            if (!known.contains(m)) throw new IllegalArgumentException("unknown mode '" + m + "': choose from " + String.join(", ", known));
+            if (!TransportBench.MODES.contains(m))
+                throw new IllegalArgumentException("unknown mode '" + m + "': choose from " + String.join(", ", TransportBench.MODES));
         var engines = providers.stream().map(io.jmigrate.transport.TlsSettings.Provider::parse).toList();
         System.out.println("transport bench: " + gib + " GiB per mode, " + streams + " streams, " + Transport.describe()
                 + ", " + Runtime.getRuntime().availableProcessors() + " cores, JIT "

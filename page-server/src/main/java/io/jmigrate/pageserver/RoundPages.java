@@ -71,10 +71,7 @@ final class RoundPages implements ServedPages {
         for (long done = 0; done < size; ) {
             long at = vaddr + done;
             int k = find(runs, at);
-            if (k < 0) throw new TransportException("pid " + pid + " page 0x" + Long.toHexString(at) + " is not in round "
-                    + set.directory().getFileName() + (chain == null ? leftToParent(pid, at) ? " (it is left to a parent"
-                    + " round this page server cannot use: " + chainProblem + ")" : ""
-                    : chain.sets().size() > 1 ? " nor in the rounds it builds on" : ""));
+            if (k < 0) throw missing(pid, at);
             LocatedRun r = runs.get(k);
             long n = Math.min(size - done, r.end() - at);
             MemorySegment.copy(map(r.file()), r.fileOffset() + (at - r.vaddr()), scratch, done, n);
@@ -91,11 +88,16 @@ final class RoundPages implements ServedPages {
         return out;
     }
 
-    private boolean leftToParent(int pid, long vaddr) {
+    /** The refusal for a page none of the rounds here holds, saying why when the round leaves it to a parent. */
+    private TransportException missing(int pid, long vaddr) {
+        String where = "pid " + pid + " page 0x" + Long.toHexString(vaddr) + " is not in round " + set.directory().getFileName();
+        if (chain != null) return new TransportException(where + (chain.sets().size() > 1 ? " nor in the rounds it builds on" : ""));
         for (PageRun r : set.pageIndex(pid).getRunsList())
             if (r.getInParent() && Long.compareUnsigned(vaddr, r.getVaddr()) >= 0
-                    && Long.compareUnsigned(vaddr, r.getVaddr() + r.getNrPages() * Wire.PAGE_SIZE) < 0) return true;
-        return false;
+                    && Long.compareUnsigned(vaddr, r.getVaddr() + r.getNrPages() * Wire.PAGE_SIZE) < 0)
+                return new TransportException(where + " (it is left to a parent round this page server cannot use: "
+                        + chainProblem + ")");
+        return new TransportException(where);
     }
 
     private MemorySegment map(Path file) {

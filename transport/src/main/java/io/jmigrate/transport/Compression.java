@@ -25,6 +25,4 @@ public enum Compression {
             default -> throw new IllegalArgumentException("--compress takes auto, always or never, not '" + s + "'");
         };
     }
-
-    public String cliName() { return name().toLowerCase(Locale.ROOT); }
 }

@@ -35,7 +35,7 @@ final class CompressionGovernor {
     private long periodBytes;
     private double rawRate, lz4Rate;
     private int exploitLeft;
-    private long batches, compressedBatches, switches;
+    private long batches, compressedBatches;
 
     /** @param pipelineBytes what the round's streams may hold between sender and receiver (windows, socket buffers) */
     CompressionGovernor(long pipelineBytes) {
@@ -58,7 +58,7 @@ final class CompressionGovernor {
         batches++;
         if (compressed) compressedBatches++;
         long now = clock.getAsLong();
-        if (transitionLeft > 0) {   // frames of the previous mode are still draining: not this mode's rate yet
+        if (transitionLeft > 0) {   // the pipeline is still filling, or draining the other mode's frames
             transitionLeft -= memoryBytes;
             if (transitionLeft <= 0) {
                 periodStart = now;
@@ -88,10 +88,7 @@ final class CompressionGovernor {
                 if (--exploitLeft == 0) { phase = Phase.PROBE_OTHER; compress = !compress; }
             }
         }
-        if (was != compress) {
-            switches++;
-            transitionLeft = transitionBytes;
-        }
+        if (was != compress) transitionLeft = transitionBytes;
     }
 
     /** Fraction of batches sent in compressed mode so far. */

@@ -114,16 +114,14 @@ public final class TransportBench {
         }
     }
 
-    /**
-     * Runs every mode moving {@code totalBytes} of memory from a {@code sourceBytes} buffer (sent repeatedly at
-     * advancing addresses) over {@code streams} streams; {@code progress} gets one line per mode.
-     */
-    public static List<Result> run(long totalBytes, long sourceBytes, int streams, Consumer<String> progress) throws IOException {
-        return run(totalBytes, sourceBytes, streams, List.of("memcpy", "raw", "tls", "tls-lz4"),
-                List.of(TlsSettings.Provider.OPENSSL, TlsSettings.Provider.JDK), progress);
-    }
+    /** Every mode, in the order they run (see the CLI's --modes). */
+    public static final List<String> MODES = List.of("memcpy", "tcp", "raw", "tls", "tls-holes", "tls-lz4", "tls-auto");
 
-    /** Only the given modes (memcpy, raw, tls, tls-lz4) and TLS engines. */
+    /**
+     * Runs the given {@link #MODES} (TLS modes once per engine) moving {@code totalBytes} of memory from a
+     * {@code sourceBytes} buffer (sent repeatedly at advancing addresses) over {@code streams} streams;
+     * {@code progress} gets one line per mode.
+     */
     public static List<Result> run(long totalBytes, long sourceBytes, int streams, List<String> modes,
                                    List<TlsSettings.Provider> providers, Consumer<String> progress) throws IOException {
         Path pki = Files.createTempDirectory("jmigrate-bench-pki");
