@@ -2,6 +2,7 @@ package io.jmigrate.engine.dump;
 
 import io.jmigrate.engine.check.DirtyTracking;
 import io.jmigrate.engine.compel.RemoteSyscalls;
+import io.jmigrate.engine.image.ImageFormat;
 import io.jmigrate.engine.image.ImageSet;
 import io.jmigrate.engine.image.LocalImageChain;
 import io.jmigrate.engine.image.proto.DirtyTrackerState;
@@ -139,18 +140,11 @@ final class ParentImages {
      */
     void markTrackerAdvanced(Path by, Consumer<String> progress) {
         if (trackers.isEmpty() && tracking != DirtyTracking.SOFT_DIRTY) return;     // nothing to advance
-        Path marker = dir.resolve(TRACKER_ADVANCED), tmp = dir.resolve(TRACKER_ADVANCED + ".tmp");
         String text = String.format("crc32c=%08x by=%s%n", inventoryCrc, by == null ? "?" : by.toAbsolutePath().normalize());
         try {
-            try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(tmp, java.nio.file.StandardOpenOption.CREATE,
-                    java.nio.file.StandardOpenOption.WRITE, java.nio.file.StandardOpenOption.TRUNCATE_EXISTING)) {
-                ch.write(java.nio.ByteBuffer.wrap(text.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
-                ch.force(true);
-            }
-            java.nio.file.Files.move(tmp, marker, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-            try (java.nio.channels.FileChannel d = java.nio.channels.FileChannel.open(dir, java.nio.file.StandardOpenOption.READ)) {
-                d.force(true);
-            }
+            ImageFormat.replaceDurably(dir.resolve(TRACKER_ADVANCED),
+                    java.nio.ByteBuffer.wrap(text.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+            ImageFormat.fsyncDirectory(dir);
         } catch (java.io.IOException | RuntimeException e) {
             progress.accept("warning: cannot record in " + dir + " that this round takes its dirty tracking over (" + e
                     + "): do not build another round on " + dir + " after this one");

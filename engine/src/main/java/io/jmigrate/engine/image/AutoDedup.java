@@ -11,7 +11,6 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -206,16 +205,10 @@ public final class AutoDedup {
 
     /** inventory.img.tmp, fsync, rename over inventory.img, fsync the directory: the one commit point of phase A. */
     private static void writeInventory(Path dir, Inventory inv) {
-        Path tmp = dir.resolve(ImageKind.INVENTORY.fileName(0) + ".tmp");
         try {
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                    StandardOpenOption.TRUNCATE_EXISTING)) {
-                ImageFormat.writeFully(ch, ByteBuffer.wrap(ImageWriter.fileBytes(ImageKind.INVENTORY, inv)));
-                ch.force(true);
-            }
-            java.nio.file.Files.move(tmp, dir.resolve(ImageKind.INVENTORY.fileName(0)), StandardCopyOption.ATOMIC_MOVE);
+            ImageFormat.replaceDurably(dir.resolve(ImageKind.INVENTORY.fileName(0)),
+                    ByteBuffer.wrap(ImageWriter.fileBytes(ImageKind.INVENTORY, inv)));
         } catch (IOException e) {
-            ImageWriter.deleteQuietly(tmp);
             throw new ImageException("cannot rewrite " + dir.resolve("inventory.img") + ": " + e, e);
         }
         ImageFormat.fsyncDirectory(dir);

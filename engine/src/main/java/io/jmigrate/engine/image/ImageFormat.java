@@ -113,8 +113,29 @@ public final class ImageFormat {
         while (src.hasRemaining()) position += ch.write(src, position);
     }
 
+    /**
+     * Replaces {@code file} with {@code parts} so that a crash leaves the old or the new content, never a mix: writes
+     * FILE.tmp, fsyncs it and renames it over FILE (fsync the directory to make the rename itself durable). The
+     * temporary file is removed if anything fails.
+     */
+    public static void replaceDurably(Path file, ByteBuffer... parts) throws IOException {
+        Path tmp = file.resolveSibling(file.getFileName() + TMP_SUFFIX);
+        try {
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+                    StandardOpenOption.WRITE)) {
+                for (ByteBuffer part : parts) writeFully(ch, part);
+                ch.force(true);
+            }
+            java.nio.file.Files.move(tmp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+                    java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException | RuntimeException e) {
+            java.nio.file.Files.deleteIfExists(tmp);
+            throw e;
+        }
+    }
+
     /** fsync a directory, so the renames and unlinks in it are durable. */
-    static void fsyncDirectory(Path dir) {
+    public static void fsyncDirectory(Path dir) {
         try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
             ch.force(true);
         } catch (IOException e) {

@@ -8,14 +8,11 @@ import io.jmigrate.engine.image.proto.ProcessTree;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
@@ -257,17 +254,9 @@ public final class ImageWriter implements ImageSink {
         whole.update(header);
         whole.update(payload);
         Path file = dir.resolve(name);
-        Path tmp = dir.resolve(name + ImageFormat.TMP_SUFFIX);
         try {
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                    StandardOpenOption.WRITE)) {
-                ByteBuffer[] bufs = { ByteBuffer.wrap(header), ByteBuffer.wrap(payload) };
-                while (bufs[0].hasRemaining() || bufs[1].hasRemaining()) ch.write(bufs);
-                ch.force(true);
-            }
-            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            ImageFormat.replaceDurably(file, ByteBuffer.wrap(header), ByteBuffer.wrap(payload));
         } catch (IOException e) {
-            deleteQuietly(tmp);
             throw new ImageException("cannot write " + file + ": " + e, e);
         }
         return ImageFile.newBuilder().setName(name).setSize(header.length + (long) payload.length)
