@@ -83,7 +83,7 @@ final class RoundPages implements ServedPages {
     /** The pages this round holds itself, for a round whose parent chain is not usable here. */
     private List<LocatedRun> ownRuns(int pid) {
         List<LocatedRun> out = new java.util.ArrayList<>();
-        for (PageRun r : set.pageIndex(pid).getRunsList())
+        for (PageRun r : set.heldRuns(pid))
             if (!r.getInParent()) out.add(new LocatedRun(r.getVaddr(), r.getNrPages(), set.pagesPath(pid), r.getFileOffset()));
         return out;
     }
@@ -92,11 +92,9 @@ final class RoundPages implements ServedPages {
     private TransportException missing(int pid, long vaddr) {
         String where = "pid " + pid + " page 0x" + Long.toHexString(vaddr) + " is not in round " + set.directory().getFileName();
         if (chain != null) return new TransportException(where + (chain.sets().size() > 1 ? " nor in the rounds it builds on" : ""));
-        for (PageRun r : set.pageIndex(pid).getRunsList())
-            if (r.getInParent() && Long.compareUnsigned(vaddr, r.getVaddr()) >= 0
-                    && Long.compareUnsigned(vaddr, r.getVaddr() + r.getNrPages() * Wire.PAGE_SIZE) < 0)
-                return new TransportException(where + " (it is left to a parent round this page server cannot use: "
-                        + chainProblem + ")");
+        if (set.inParentRanges(pid).contains(vaddr))
+            return new TransportException(where + " (it is left to a parent round this page server cannot use: "
+                    + chainProblem + ")");
         return new TransportException(where);
     }
 

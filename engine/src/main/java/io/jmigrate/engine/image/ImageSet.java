@@ -185,18 +185,15 @@ public final class ImageSet {
     public PageRanges dropped(int pid) { return dropped.getOrDefault(pid, PageRanges.EMPTY); }
 
     /** Addresses of the runs of {@code pid} whose pages are in this set's own pages file (dropped ones included). */
-    public PageRanges ownRanges(int pid) {
-        PageRanges.Builder b = PageRanges.builder();
-        for (PageRun r : pageIndex(pid).getRunsList())
-            if (!r.getInParent()) b.add(r.getVaddr(), r.getVaddr() + r.getNrPages() * ImageFormat.PAGE_SIZE);
-        return b.build();
-    }
+    public PageRanges ownRanges(int pid) { return runRanges(pid, false); }
 
     /** Addresses of the runs of {@code pid} left to the parent set. */
-    public PageRanges inParentRanges(int pid) {
+    public PageRanges inParentRanges(int pid) { return runRanges(pid, true); }
+
+    private PageRanges runRanges(int pid, boolean inParent) {
         PageRanges.Builder b = PageRanges.builder();
         for (PageRun r : pageIndex(pid).getRunsList())
-            if (r.getInParent()) b.add(r.getVaddr(), r.getVaddr() + r.getNrPages() * ImageFormat.PAGE_SIZE);
+            if (r.getInParent() == inParent) b.add(r.getVaddr(), r.getVaddr() + r.getNrPages() * ImageFormat.PAGE_SIZE);
         return b.build();
     }
 
