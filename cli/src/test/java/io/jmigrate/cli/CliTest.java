@@ -99,6 +99,15 @@ class CliTest {
     }
 
     @Test
+    void anUnknownCompressionPolicyIsAOneLineUsageError() {
+        Run run = jmigrate("send-images", "-D", tmp.resolve("images").toString(), "--page-server", "127.0.0.1:1",
+                "--compress", "maybe");
+        assertEquals(2, run.exit());
+        assertEquals(List.of("jmigrate: Invalid value for option '--compress': --compress takes auto, always or never,"
+                + " not 'maybe' (see 'jmigrate send-images --help')"), run.errLines());
+    }
+
+    @Test
     void networkOptionsWithoutAPageServerFailWithOneLine() throws IOException {
         Path images = tmp.resolve("images");
         String noSuchPid = Files.readAllLines(Path.of("/proc/sys/kernel/pid_max")).getFirst().strip();   // refused before it matters
