@@ -78,13 +78,21 @@ class CompressionOverLinksTest {
              TransportClient client = TransportClient.tls(TlsSettings.fromDirectory(pki, "sender", TlsSettings.Provider.AUTO), "sender")) {
             MemorySegment memory = arena.allocate(384L << 20, 4096);
             TransportBench.fillRealistic(memory, 7);
+            // both JVMs compile the LZ4 path first: a probe of it that runs interpreted (CI once measured 0.071 GB/s
+            // against raw's 0.065 there, and the governor kept raw for most of the round) says nothing about links
+            try (RoundSender warm = RoundSender.open(client, new InetSocketAddress(there, 7070), "warm-up", 2, Compression.ALWAYS)) {
+                warm.sendPages(1, 0x100000000L, memory.asSlice(0, 64L << 20));
+            }
             try (RoundSender s = RoundSender.open(client, new InetSocketAddress(there, 7070), "slow", 2, Compression.AUTO)) {
+                // 768 MiB: long enough that the first probes are a small part of the round
                 s.sendPages(1, 0x100000000L, memory);
+                s.sendPages(1, 0x100000000L + memory.byteSize(), memory);
                 // no commit: the page server discards the round when we close
                 String how = "LZ4 on " + s.compressedShare() + " of the batches over 400 Mbit/s, " + s.compressionMeasurements();
+                System.out.println(how + "; " + s.wireBytes() + " bytes on the wire");
                 assertTrue(s.compressedShare() > 0.5, how);
                 // raw, this mix is 0.70 bytes on the wire per byte of memory (zero pages are holes either way)
-                assertTrue(s.wireBytes() < memory.byteSize() * 0.65, s.wireBytes() + " bytes on the wire for 384 MiB; " + how);
+                assertTrue(s.wireBytes() < 2 * memory.byteSize() * 0.65, s.wireBytes() + " bytes on the wire for 768 MiB; " + how);
             }
         }
     }
