@@ -2,9 +2,13 @@ package io.jmigrate.pageserver;
 
 import io.jmigrate.engine.image.ImageKind;
 import io.jmigrate.engine.image.ImageSet;
+import io.jmigrate.engine.image.ImageWriter;
 import io.jmigrate.engine.image.PagesReader;
 import io.jmigrate.engine.image.proto.ImageFile;
+import io.jmigrate.engine.image.proto.MmImage;
 import io.jmigrate.engine.image.proto.PageRun;
+import io.jmigrate.engine.image.proto.ShmemObject;
+import io.jmigrate.engine.image.proto.ShmemRun;
 import io.jmigrate.transport.RoundSender;
 import io.jmigrate.transport.TransportException;
 import io.jmigrate.transport.Wire;
@@ -13,12 +17,15 @@ import io.jmigrate.transport.proto.Committed;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.nio.channels.FileChannel;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
  * Streams a local image set to a page server: every metadata file whole, every pages file as page batches by
- * address (the receiver rebuilds pagemap and inventory), then the commit. The resulting set holds the same
+ * address (the receiver rebuilds pagemap and inventory), shared memory contents as shmem-PID.img (with the mm
+ * rewritten to point there), then the commit. The resulting set holds the same
  * processes and the same memory, page for page.
  */
 public final class ImageSetSender {
@@ -61,9 +68,14 @@ public final class ImageSetSender {
         }
         for (ImageFile f : set.inventory().getFilesList()) {
             ImageKind kind = ImageKind.ofFileName(f.getName());
-            if (kind == ImageKind.PAGES || kind == ImageKind.PAGEMAP || kind == ImageKind.INVENTORY) continue;
+            if (kind.raw() || kind == ImageKind.PAGEMAP || kind == ImageKind.INVENTORY) continue;
             try {
-                sender.sendFile(f.getName(), Files.readAllBytes(set.directory().resolve(f.getName())));
+                MmImage withShmemFile = kind == ImageKind.MM ? sendShmem(set, ImageKind.pidOf(f.getName()), sender) : null;
+                if (withShmemFile != null) {
+                    sender.sendFile(f.getName(), ImageWriter.fileBytes(kind, withShmemFile));
+                } else {
+                    sender.sendFile(f.getName(), Files.readAllBytes(set.directory().resolve(f.getName())));
+                }
             } catch (IOException e) {
                 throw new TransportException("cannot read " + set.directory().resolve(f.getName()) + ": " + e.getMessage(), e);
             }
@@ -72,6 +84,26 @@ public final class ImageSetSender {
         Committed c = sender.commit(set.inventory().toBuilder().clearDroppedPages().clearDeduplicated()
                 .clearOriginInventoryCrc32C().build().toByteArray());
         return new Result(c, files, pages, sender.holesSent(), sender.wireBytes(), System.nanoTime() - start);
+    }
+
+    /**
+     * Sends the contents of the shmem objects {@code pid} owns as shmem-PID.img (a local set keeps them in the
+     * pages file, whose layout the page server does not keep) and returns the mm pointing at it; null when it owns
+     * no shared memory contents (its mm is sent as it is).
+     */
+    private static MmImage sendShmem(ImageSet set, int pid, RoundSender sender) throws IOException {
+        MmImage mm = set.mm(pid);
+        if (mm.getShmemObjectsList().stream().allMatch(o -> o.getRunsCount() == 0)) return null;
+        NetworkShmemSink shmem = new NetworkShmemSink(sender, ImageKind.SHMEM.fileName(pid));
+        MmImage.Builder sent = mm.toBuilder().setShmemFile(true);
+        try (FileChannel from = FileChannel.open(set.shmemContentsPath(pid), StandardOpenOption.READ)) {
+            for (ShmemObject.Builder o : sent.getShmemObjectsBuilderList()) {
+                for (ShmemRun.Builder r : o.getRunsBuilderList())
+                    r.setFileOffset(shmem.copy(from, r.getFileOffset(), r.getLength(), r.getLength()));
+            }
+        }
+        shmem.finish();
+        return sent.build();
     }
 
     /** Memory handed to the sender at a time: big enough to keep every stream busy. */

@@ -7,10 +7,13 @@ import io.jmigrate.engine.image.ImageKind;
 import io.jmigrate.engine.image.ImageSink;
 import io.jmigrate.engine.image.ImageWriter;
 import io.jmigrate.engine.image.PageSink;
+import io.jmigrate.engine.image.ShmemSink;
 import io.jmigrate.engine.image.proto.Inventory;
+import io.jmigrate.engine.image.proto.MmImage;
 import io.jmigrate.engine.image.proto.PageIndex;
 import io.jmigrate.engine.image.proto.PageRun;
 import io.jmigrate.engine.image.proto.ProcessTree;
+import io.jmigrate.engine.image.proto.ShmemObject;
 import io.jmigrate.transport.RoundSender;
 import io.jmigrate.transport.proto.Committed;
 
@@ -25,8 +28,9 @@ import java.util.Set;
 
 /**
  * The engine's {@link ImageSink} over a {@link RoundSender}: a dump straight to a page server. Metadata images go
- * as files with the bytes {@link ImageWriter} would have written, pages as batches by (pid, vaddr), and the
- * inventory as the commit, only when the dump calls {@link #commit}. The page server rebuilds what only it can
+ * as files with the bytes {@link ImageWriter} would have written, pages as batches by (pid, vaddr), the contents
+ * of shared memory objects as shmem-PID.img ({@link NetworkShmemSink}), and the inventory as the commit, only when
+ * the dump calls {@link #commit}. The page server rebuilds what only it can
  * (pagemap, pages headers, file list), exactly as for {@link ImageSetSender}, so the set it stores is the one a
  * local dump followed by send-images would give. Closing without a commit closes the streams: the page server
  * discards the round.
@@ -99,7 +103,14 @@ public final class NetworkImageSink implements ImageSink {
         }
         if (kind == ImageKind.PSTREE) pstree = (ProcessTree) msg;
         sender.sendFile(name, ImageWriter.fileBytes(kind, msg));
-        if (shadow != null) shadow.writeMessage(kind, pid, msg);
+        if (shadow != null) shadow.writeMessage(kind, pid, kind == ImageKind.MM ? withoutShmemContents((MmImage) msg) : msg);
+    }
+
+    /** The shadow keeps no data: its mm describes the shared memory objects without their contents. */
+    private static MmImage withoutShmemContents(MmImage mm) {
+        MmImage.Builder b = mm.toBuilder().setShmemFile(false);
+        for (ShmemObject.Builder o : b.getShmemObjectsBuilderList()) o.clearRuns();
+        return b.build();
     }
 
     @Override
@@ -110,6 +121,13 @@ public final class NetworkImageSink implements ImageSink {
         return new PageSink() {
             private long appended;
             private boolean closed;
+            private NetworkShmemSink shmem;
+
+            @Override
+            public ShmemSink shmem() {
+                if (shmem == null) shmem = new NetworkShmemSink(sender, ImageKind.SHMEM.fileName(pid));
+                return shmem;
+            }
 
             @Override
             public boolean wantsAddresses() { return true; }
@@ -138,6 +156,7 @@ public final class NetworkImageSink implements ImageSink {
             public void close() {
                 if (closed) return;
                 closed = true;
+                if (shmem != null) shmem.finish();
                 written.add(name);
                 if (shadow != null) shadow.openPages(pid).close();   // the shadow holds no page, only the index
             }

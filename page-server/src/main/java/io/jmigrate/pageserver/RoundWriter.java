@@ -38,7 +38,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p>Everything goes into a hidden temporary directory {@code .ROUND.partial-UUID} beside the final one. Metadata
  * files arrive whole and are checked (magic, kind, checksum) and stored as they are. Pages arrive as batches from
  * several streams at once: each batch gets the next free room in its process's pages file and is written there
- * positionally, zero pages left as sparse holes (they read back as zeros). The commit then writes what only the
+ * positionally, zero pages left as sparse holes (they read back as zeros). Shared memory contents
+ * (shmem-PID.img) arrive as file chunks in order and get their header and checksum here too. The commit then writes what only the
  * receiver knows: each {@code pagemap-PID.img} (the batches sorted by address), each pages file's header and
  * checksum, and {@code inventory.img} from the sender's inventory with the file list rebuilt. The set is opened
  * with the engine's {@code ImageSet} as a last check, then the directory is renamed to its final name. An abort
@@ -53,7 +54,8 @@ final class RoundWriter implements RoundSink {
     private final Map<Integer, PidPages> pages = new ConcurrentHashMap<>();
     private final Map<String, FileChannel> openFiles = new ConcurrentHashMap<>();
     private final AtomicLong bytesStored = new AtomicLong();
-    private final Map<String, ImageFile> pagesRecords = new ConcurrentHashMap<>();
+    /** Inventory records of the raw files (pages-PID.img, shmem-PID.img), whose header this writer builds. */
+    private final Map<String, ImageFile> rawRecords = new ConcurrentHashMap<>();
     /** Runs the sender left to the parent round (addresses only, no pages travel for them), by pid. */
     private final Map<Integer, List<PageRun>> inParentRuns = new ConcurrentHashMap<>();
     private volatile boolean ended;
@@ -145,6 +147,10 @@ final class RoundWriter implements RoundSink {
             throw new TransportException(name + " is written by the receiver, not sent as a file");
         Path part = tmp.resolve(name + ".part");
         try {
+            if (kind == ImageKind.SHMEM) {
+                writeShmem(name, part, offset, content, last);
+                return;
+            }
             FileChannel ch = openFiles.get(name);
             if (ch == null) {
                 if (offset != 0) throw new TransportException(name + " arrived starting at offset " + offset);
@@ -177,6 +183,30 @@ final class RoundWriter implements RoundSink {
         } catch (IOException e) {
             throw new TransportException("cannot write " + part + ": " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * shmem-PID.img arrives as its data, in order, from offset 0 (the sender's file offsets minus the header page);
+     * its header and checksum are written here once the last chunk is in, as for pages files.
+     */
+    private void writeShmem(String name, Path part, long offset, byte[] content, boolean last) throws IOException {
+        FileChannel ch = openFiles.get(name);
+        if (ch == null) {
+            if (offset != 0) throw new TransportException(name + " arrived starting at offset " + offset);
+            ch = FileChannel.open(part, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, StandardOpenOption.READ);
+            openFiles.put(name, ch);
+        }
+        long expected = Math.max(0, ch.size() - ImageFormat.PAGES_DATA_OFFSET);
+        if (offset != expected) throw new TransportException(name + ": chunk at offset " + offset + ", expected " + expected);
+        ByteBuffer b = ByteBuffer.wrap(content);
+        while (b.hasRemaining()) ch.write(b, ImageFormat.PAGES_DATA_OFFSET + offset + b.position());
+        bytesStored.addAndGet(content.length);
+        if (!last) return;
+        openFiles.remove(name);
+        long payload = offset + content.length;
+        if (payload % ImageFormat.PAGE_SIZE != 0)
+            throw new TransportException(name + " ends after " + payload + " bytes of data, not a whole number of pages");
+        completeRawFile(name, ImageKind.SHMEM, ch, part, payload);
     }
 
     private void keepInParentRuns(String name, byte[] payload) {
@@ -242,7 +272,7 @@ final class RoundWriter implements RoundSink {
             try (DirectoryStream<Path> ds = Files.newDirectoryStream(tmp, "mm-*.img")) {
                 for (Path mm : ds) {
                     int pid = ImageKind.pidOf(mm.getFileName().toString());
-                    if (pid > 0 && !pages.containsKey(pid) && !pagesRecords.containsKey(ImageKind.PAGES.fileName(pid))) {
+                    if (pid > 0 && !pages.containsKey(pid) && !rawRecords.containsKey(ImageKind.PAGES.fileName(pid))) {
                         PidPages empty = new PidPages(tmp.resolve(ImageKind.PAGES.fileName(pid) + ".part"));
                         finishPages(pid, empty);
                     }
@@ -299,22 +329,27 @@ final class RoundWriter implements RoundSink {
         }
         index.addAllRuns(rebuilt);
 
-        long end = p.nextOffset.get();
-        long payload = end - ImageFormat.PAGES_DATA_OFFSET;
-        FileChannel ch = p.ch;
+        completeRawFile(ImageKind.PAGES.fileName(pid), ImageKind.PAGES, p.ch, p.file, p.nextOffset.get() - ImageFormat.PAGES_DATA_OFFSET);
+        writeWhole(ImageKind.PAGEMAP.fileName(pid), ImageFiles.protoFile(ImageKind.PAGEMAP, index.build().toByteArray()));
+    }
+
+    /**
+     * Completes a raw file whose data ({@code payload} bytes after the header page) is written: length, header,
+     * checksum (recorded for the inventory), fsync, then renamed from {@code part} to {@code name}.
+     */
+    private void completeRawFile(String name, ImageKind kind, FileChannel ch, Path part, long payload) throws IOException {
+        long end = ImageFormat.PAGES_DATA_OFFSET + payload;
         if (ch.size() < end) ch.write(ByteBuffer.allocate(1), end - 1);   // a trailing hole still counts
         int payloadCrc = ImageFiles.crc(ch, ImageFormat.PAGES_DATA_OFFSET, payload);
-        ByteBuffer head = ImageFiles.header(ImageKind.PAGES, payload, payloadCrc, ImageFormat.PAGE_SIZE);
+        ByteBuffer head = ImageFiles.header(kind, payload, payloadCrc, ImageFormat.PAGE_SIZE);
         java.util.zip.CRC32C headCrc = new java.util.zip.CRC32C();
         headCrc.update(head.duplicate());
         while (head.hasRemaining()) ch.write(head, head.position());
-        String name = ImageKind.PAGES.fileName(pid);
-        pagesRecords.put(name, ImageFile.newBuilder().setName(name).setSize(end)
+        rawRecords.put(name, ImageFile.newBuilder().setName(name).setSize(end)
                 .setCrc32C(ImageFiles.pagesInventoryCrc((int) headCrc.getValue(), payloadCrc, payload)).build());
         ch.force(true);
         ch.close();
-        Files.move(p.file, tmp.resolve(name), StandardCopyOption.ATOMIC_MOVE);
-        writeWhole(ImageKind.PAGEMAP.fileName(pid), ImageFiles.protoFile(ImageKind.PAGEMAP, index.build().toByteArray()));
+        Files.move(part, tmp.resolve(name), StandardCopyOption.ATOMIC_MOVE);
     }
 
     /**
@@ -355,8 +390,8 @@ final class RoundWriter implements RoundSink {
                 String name = f.getFileName().toString();
                 ImageKind kind = ImageKind.ofFileName(name);
                 if (kind == null || kind == ImageKind.INVENTORY) continue;
-                if (kind == ImageKind.PAGES) {
-                    files.put(name, pagesRecords.get(name));
+                if (kind.raw()) {
+                    files.put(name, rawRecords.get(name));
                     continue;
                 }
                 files.put(name, ImageFile.newBuilder().setName(name).setSize(Files.size(f))

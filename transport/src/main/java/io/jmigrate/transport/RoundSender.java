@@ -111,16 +111,25 @@ public final class RoundSender implements AutoCloseable {
 
     /** Sends a metadata image file whole (split into chunks if large), on stream 0. */
     public void sendFile(String name, byte[] content) {
-        checkUsable();
-        ClientStream s0 = streams.getFirst();
         int chunk = Wire.MAX_CONTROL_BYTES - 1024;
         int off = 0;
         do {
             int n = Math.min(chunk, content.length - off);
-            s0.sendControl(Control.newBuilder().setFile(FileData.newBuilder().setName(name).setOffset(off)
-                    .setContent(ByteString.copyFrom(content, off, n)).setLast(off + n == content.length)).build());
+            sendFileChunk(name, off, content, off, n, off + n == content.length);
             off += n;
         } while (off < content.length);
+    }
+
+    /**
+     * Sends {@code length} bytes of {@code content} from {@code from} as the part of file {@code name} at
+     * {@code offset}, on stream 0 (in order with every other file chunk); {@code last} completes the file. The
+     * bytes are copied before this returns. A chunk must fit a control message (under {@link Wire#MAX_CONTROL_BYTES}).
+     */
+    public void sendFileChunk(String name, long offset, byte[] content, int from, int length, boolean last) {
+        checkUsable();
+        if (length > Wire.MAX_CONTROL_BYTES - 1024) throw new IllegalArgumentException("a file chunk of " + length + " bytes");
+        streams.getFirst().sendControl(Control.newBuilder().setFile(FileData.newBuilder().setName(name).setOffset(offset)
+                .setContent(ByteString.copyFrom(content, from, length)).setLast(last)).build());
     }
 
     /**

@@ -106,7 +106,6 @@ public final class Dumper {
         for (int pid : tree) {
             if (pid != root) Preflight.check(procfs, pid);
             rehearse(pid);                               // refusals before an old image set is replaced
-            if (sink != null) refuseSharedMemory(pid, sink);
             rehearsedFds.put(pid, FdCollector.collect(procfs, pid, false, options.shellJob(), ourFds(pid)));   // running: socket queues are not read
         }
         PipeCollector.check(rehearsedFds);
@@ -278,6 +277,7 @@ public final class Dumper {
         long dirtyPages = dirty == null ? 0 : dirty.pages();
         PageIndex pageIndex;
         List<io.jmigrate.engine.image.proto.ShmemObject> shmemObjects;
+        io.jmigrate.engine.image.ShmemSink shmemContents;
         long brk;
         long memNanos;
         try {
@@ -312,7 +312,8 @@ public final class Dumper {
             long walked = System.nanoTime();
             if (pagesFd >= 0) inLeader.call("close pages file", SyscallNumbers.CLOSE, pagesFd);
             long shmemBytes = sharedMemory.bytesWritten;
-            shmemObjects = pages instanceof PagesWriter file ? sharedMemory.dumpOwned(pid, vmas, fds, file) : List.of();      // objects this process is the first to use
+            shmemContents = pages.shmem();
+            shmemObjects = sharedMemory.dumpOwned(pid, vmas, fds, shmemContents);      // objects this process is the first to use
             if (!shmemObjects.isEmpty()) {
                 options.progress().accept(String.format("PID %d: %d shared memory object(s), %.1f MiB of contents",
                         pid, shmemObjects.size(), (sharedMemory.bytesWritten - shmemBytes) / 1048576.0));
@@ -355,7 +356,8 @@ public final class Dumper {
                 .setArgStart(stat.argStart()).setArgEnd(stat.argEnd())
                 .setEnvStart(stat.envStart()).setEnvEnd(stat.envEnd())
                 .addAllAuxv(toList(procfs.auxv(pid))).setExe(procfs.exe(pid))
-                .addAllVmas(vmas).addAllShmemObjects(shmemObjects).build();
+                .addAllVmas(vmas).addAllShmemObjects(shmemObjects)
+                .setShmemFile(shmemContents.separateFile() && shmemObjects.stream().anyMatch(o -> o.getRunsCount() > 0)).build();
 
         images.writeMessage(ImageKind.CORE, pid, core.build());
         images.writeMessage(ImageKind.MM, pid, mm);
@@ -384,20 +386,6 @@ public final class Dumper {
         ProcessCore.newBuilder().addThreads(io.jmigrate.engine.image.proto.ThreadCore.newBuilder()
                 .setRegs(RegsProto.toProto(new io.jmigrate.engine.sys.UserRegs(new long[io.jmigrate.engine.sys.UserRegs.WORDS])))).build();
         MmImage.newBuilder().addVmas(Vma.newBuilder()).build();
-    }
-
-    /**
-     * Shared memory contents go into the pages file by file offset, with no address a page server could index
-     * them by: such a tree is refused before it is touched.
-     */
-    private void refuseSharedMemory(int pid, ImageSink sink) {
-        for (Vma vma : VmaCollector.collect(pid, procfs.smaps(pid), ownUffd(pid))) {
-            if (vma.getShmemInode() != 0) {
-                throw new DumpRefusedException("mapping " + VmaCollector.hex(vma.getStart()) + "-" + VmaCollector.hex(vma.getEnd())
-                        + " (" + vma.getName() + ") of PID " + pid + " is shared memory, which a dump into "
-                        + sink.destination() + " cannot carry yet: dump into a local directory instead");
-            }
-        }
     }
 
     /** smaps of each process, read last before the freeze (reading it walks every page table: slow). */

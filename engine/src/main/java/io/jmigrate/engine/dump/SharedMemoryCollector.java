@@ -1,6 +1,6 @@
 package io.jmigrate.engine.dump;
 
-import io.jmigrate.engine.image.PagesWriter;
+import io.jmigrate.engine.image.ShmemSink;
 import io.jmigrate.engine.image.proto.FdEntry;
 import io.jmigrate.engine.image.proto.FdKind;
 import io.jmigrate.engine.image.proto.FdTable;
@@ -195,7 +195,7 @@ final class SharedMemoryCollector {
      * The objects process {@code pid} is the first of the tree to use: their contents are appended to its pages
      * file and their descriptions returned for its mm image. Runs while the whole tree is frozen.
      */
-    List<ShmemObject> dumpOwned(int pid, List<Vma> vmas, FdTable fds, PagesWriter pages) {
+    List<ShmemObject> dumpOwned(int pid, List<Vma> vmas, FdTable fds, ShmemSink pages) {
         List<ShmemObject> owned = new ArrayList<>();
         for (Vma vma : vmas) {
             if (vma.getShmemInode() == 0) continue;
@@ -230,7 +230,7 @@ final class SharedMemoryCollector {
         return path.startsWith("/memfd:") ? path.substring("/memfd:".length()) : path;
     }
 
-    private ShmemObject dump(Path path, long inode, ShmemKind kind, String name, PagesWriter pages, String where) {
+    private ShmemObject dump(Path path, long inode, ShmemKind kind, String name, ShmemSink pages, String where) {
         ShmemObject.Builder object = ShmemObject.newBuilder().setInode(inode).setKind(kind).setName(name);
         int fd = Files.open(path.toString(), Files.O_RDONLY | Files.O_CLOEXEC);
         try (FileChannel in = FileChannel.open(Path.of("/proc/self/fd", Integer.toString(fd)), StandardOpenOption.READ)) {
@@ -242,29 +242,13 @@ final class SharedMemoryCollector {
             int seals = Shmem.seals(fd);
             sealsByInode.put(inode, seals);
             object.setSize(size).setMode((Integer) st.get("mode") & 07777).setSeals(kind == ShmemKind.SHMEM_MEMFD ? seals : 0);
-            // One run per data range: the kernel copies it from the object into the pages file (copy_file_range or
-            // sendfile behind transferTo), then the writer checksums it through a mapping, as it does for the pages
-            // the frozen process writes itself. Reading into a buffer of ours first ran at half the speed.
-            try (FileChannel out = FileChannel.open(pages.temporaryPath(), StandardOpenOption.WRITE)) {
-                for (long[] range : Shmem.dataRanges(fd, size)) {
-                    long start = range[0] & ~(PAGE - 1);
-                    long end = (range[1] + PAGE - 1) & ~(PAGE - 1);
-                    long fileOffset = pages.reserve(end - start);
-                    long copied = 0, wanted = Math.min(end, size) - start;     // the object ends inside its last page
-                    while (copied < wanted) {
-                        out.position(fileOffset + copied);
-                        long n = in.transferTo(start + copied, wanted - copied, out);
-                        if (n <= 0) break;                                     // shrunk meanwhile: zeros below
-                        copied += n;
-                    }
-                    if (copied < end - start) {
-                        ByteBuffer zeros = ByteBuffer.allocate((int) (end - start - copied));
-                        while (zeros.hasRemaining()) out.write(zeros, fileOffset + copied + zeros.position());
-                    }
-                    pages.absorbUpTo(fileOffset + (end - start));
-                    object.addRuns(ShmemRun.newBuilder().setOffset(start).setLength(end - start).setFileOffset(fileOffset));
-                    bytesWritten += end - start;
-                }
+            // one run per data range; the object ends inside its last page: the rest of that page is zeros
+            for (long[] range : Shmem.dataRanges(fd, size)) {
+                long start = range[0] & ~(PAGE - 1);
+                long end = (range[1] + PAGE - 1) & ~(PAGE - 1);
+                long fileOffset = pages.copy(in, start, Math.min(end, size) - start, end - start);
+                object.addRuns(ShmemRun.newBuilder().setOffset(start).setLength(end - start).setFileOffset(fileOffset));
+                bytesWritten += end - start;
             }
         } catch (IOException e) {
             throw new UncheckedIOException("reading the shared memory of " + where + " through " + path, e);

@@ -21,7 +21,13 @@ public enum ImageKind {
     MM(4, "mm", true, MmImage.class),
     PAGEMAP(5, "pagemap", true, PageIndex.class),
     PAGES(6, "pages", true, null),
-    FDS(7, "fds", true, FdTable.class);
+    FDS(7, "fds", true, FdTable.class),
+    /**
+     * The contents of the shmem objects a process owns, laid out as {@link #PAGES} (header page, then data), when
+     * its {@code MmImage.shmem_file} says so: sets a page server received, whose pages files are rebuilt by address.
+     * Optional: a local dump keeps them in pages-PID.img.
+     */
+    SHMEM(8, "shmem", true, null);
 
     /** The per-process files a complete image set holds for every process of pstree.img. */
     public static final List<ImageKind> PER_PROCESS = List.of(CORE, MM, PAGEMAP, PAGES, FDS);
@@ -46,8 +52,11 @@ public enum ImageKind {
     /** True for kinds with one file per process. */
     public boolean perProcess() { return perProcess; }
 
-    /** The protobuf message the file holds; null for {@link #PAGES}, which holds raw pages. */
+    /** The protobuf message the file holds; null for {@link #PAGES} and {@link #SHMEM}, which hold raw data. */
     public Class<? extends Message> messageType() { return messageType; }
+
+    /** True for the kinds that hold raw data after a header page ({@link #PAGES}, {@link #SHMEM}). */
+    public boolean raw() { return messageType == null; }
 
     /** The file-name pattern, e.g. {@code core-PID.img}. */
     public String pattern() { return perProcess ? stem + "-PID.img" : stem + ".img"; }

@@ -54,6 +54,8 @@ public final class ImageSet {
     private final Map<Integer, PageIndex> pageIndexes = new HashMap<>();
     private final Map<Integer, FdTable> fds = new HashMap<>();
     private final Map<Integer, Long> pagesBytes = new HashMap<>();
+    /** Payload bytes of each shmem-PID.img (sets whose mm says shmem_file). */
+    private final Map<Integer, Long> shmemBytes = new HashMap<>();
     /** --auto-dedup: pages of the own runs this set no longer holds, per pid (absent: none). */
     private final Map<Integer, PageRanges> dropped = new HashMap<>();
 
@@ -99,8 +101,13 @@ public final class ImageSet {
             ImageKind kind = ImageKind.ofFileName(f.getName());
             int pid = ImageKind.pidOf(f.getName());
             if (kind == ImageKind.PAGES) {
-                pagesBytes.put(pid, checkPagesHeader(file, f));
+                pagesBytes.put(pid, checkRawHeader(file, f, kind));
                 pagesFiles.put(pid, f);
+                continue;
+            }
+            if (kind == ImageKind.SHMEM) {
+                shmemBytes.put(pid, checkRawHeader(file, f, kind));
+                if (checkPagesCrc) verifyPagesCrc(file, f, shmemBytes.get(pid), List.of());
                 continue;
             }
             Object msg = parse(file, kind, readProto(file, kind, f));
@@ -121,6 +128,7 @@ public final class ImageSet {
                 throw new ImageException(dir.resolve(ImageKind.CORE.fileName(pid)) + " describes pid " + core.getPid()
                         + ", not " + pid + ": files were renamed or mixed up");
         });
+        mms.forEach((pid, mm) -> checkShmemRuns(pid, mm));
         pageIndexes.forEach((pid, idx) -> checkPageIndex(dir.resolve(ImageKind.PAGEMAP.fileName(pid)), idx,
                 ImageKind.PAGES.fileName(pid), pagesBytes.get(pid)));
         readDropped(inv);
@@ -264,6 +272,16 @@ public final class ImageSet {
         return dir.resolve(ImageKind.PAGES.fileName(pid));
     }
 
+    /**
+     * The file holding the contents of the shmem objects {@code pid} owns, where their runs' file offsets point:
+     * pages-PID.img, or shmem-PID.img when its mm says {@code shmem_file}.
+     */
+    public Path shmemContentsPath(int pid) {
+        if (!mm(pid).getShmemFile()) return pagesPath(pid);
+        get(shmemBytes, ImageKind.SHMEM, pid);
+        return dir.resolve(ImageKind.SHMEM.fileName(pid));
+    }
+
     /** Bytes of page data in pages-PID.img (the file is {@link #pagesDataOffset()} bytes longer). */
     public long pagesBytes(int pid) { return get(pagesBytes, ImageKind.PAGES, pid); }
 
@@ -337,14 +355,35 @@ public final class ImageSet {
         }
     }
 
-    /** Checks pages-PID.img's header and size against its record; returns its payload length. */
-    private static long checkPagesHeader(Path file, ImageFile expected) {
+    /**
+     * Checks that the shmem runs of {@code pid}'s mm lie inside the file that holds them (pages-PID.img, or
+     * shmem-PID.img when {@code shmem_file} is set, which must then be in the set).
+     */
+    private void checkShmemRuns(int pid, MmImage mm) {
+        ImageKind holder = mm.getShmemFile() ? ImageKind.SHMEM : ImageKind.PAGES;
+        Map<Integer, Long> sizes = mm.getShmemFile() ? shmemBytes : pagesBytes;
+        for (io.jmigrate.engine.image.proto.ShmemObject o : mm.getShmemObjectsList()) {
+            for (io.jmigrate.engine.image.proto.ShmemRun r : o.getRunsList()) {
+                Long payload = sizes.get(pid);
+                if (payload == null)
+                    throw new ImageException(dir + " is an incomplete image set: " + ImageKind.MM.fileName(pid)
+                            + " keeps shared memory in " + holder.fileName(pid) + ", which is not in the set");
+                if (r.getFileOffset() < ImageFormat.PAGES_DATA_OFFSET
+                        || r.getFileOffset() + r.getLength() > ImageFormat.PAGES_DATA_OFFSET + payload)
+                    throw new ImageException(dir.resolve(holder.fileName(pid)) + " is too short for the shared memory"
+                            + " run of inode " + o.getInode() + " at " + r.getFileOffset() + " (" + r.getLength() + " bytes)");
+            }
+        }
+    }
+
+    /** Checks a raw file's (pages-PID.img, shmem-PID.img) header and size against its record; returns its payload length. */
+    private static long checkRawHeader(Path file, ImageFile expected, ImageKind kind) {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             long size = ch.size();
             ByteBuffer head = ByteBuffer.allocate(ImageFormat.HEADER_SIZE);
             head.limit((int) Math.min(size, ImageFormat.HEADER_SIZE));
             ImageFormat.readFully(ch, head, 0, file);
-            ImageFormat.Header h = ImageFormat.Header.check(file, head, size, ImageKind.PAGES, ImageFormat.PAGES_DATA_OFFSET);
+            ImageFormat.Header h = ImageFormat.Header.check(file, head, size, kind, ImageFormat.PAGES_DATA_OFFSET);
             checkRecordedSize(file, expected, size);
             return h.payloadLength();
         } catch (NoSuchFileException e) {
@@ -425,7 +464,7 @@ public final class ImageSet {
                 case MM -> MmImage.parseFrom(payload);
                 case PAGEMAP -> PageIndex.parseFrom(payload);
                 case FDS -> FdTable.parseFrom(payload);
-                case PAGES -> throw new AssertionError(kind);
+                case PAGES, SHMEM -> throw new AssertionError(kind);
             };
         } catch (InvalidProtocolBufferException e) {
             throw new ImageException(file + " does not parse as " + kind.messageType().getSimpleName() + ": "

@@ -27,6 +27,9 @@ public interface PageSink {
     /** Page bytes appended so far. */
     long bytesAppended();
 
+    /** Where the contents of the shmem objects this process owns go; used before {@link #close()}. */
+    ShmemSink shmem();
+
     /** Completes the pages of this process (a failure here fails the dump). */
     void close();
 }

@@ -135,6 +135,39 @@ public final class PagesWriter implements PageSink, AutoCloseable {
         externalPending -= n;
     }
 
+    /**
+     * Shmem contents go into this pages file, after the process's own pages: each run is reserved, copied by the
+     * kernel from the object (copy_file_range or sendfile behind transferTo) and checksummed through a mapping, as
+     * for the pages the frozen process writes itself. Reading into a buffer of ours first ran at half the speed.
+     */
+    @Override
+    public ShmemSink shmem() {
+        return new ShmemSink() {
+            @Override
+            public long copy(FileChannel object, long position, long wanted, long length) throws IOException {
+                long fileOffset = reserve(length);
+                try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+                    long copied = 0;
+                    while (copied < wanted) {
+                        out.position(fileOffset + copied);
+                        long n = object.transferTo(position + copied, wanted - copied, out);
+                        if (n <= 0) break;                                     // shrunk meanwhile: zeros below
+                        copied += n;
+                    }
+                    if (copied < length) {
+                        ByteBuffer zeros = ByteBuffer.allocate((int) (length - copied));
+                        while (zeros.hasRemaining()) out.write(zeros, fileOffset + copied + zeros.position());
+                    }
+                }
+                absorbUpTo(fileOffset + length);
+                return fileOffset;
+            }
+
+            @Override
+            public boolean separateFile() { return false; }
+        };
+    }
+
     /** The final file name, pages-PID.img. */
     public String name() { return name; }
 

@@ -61,7 +61,7 @@ final class SharedMemoryCarriers {
         List<ProcessEntry> live = tree.stream().filter(e -> !e.getZombie()).toList();
         for (ProcessEntry e : live) {
             for (ShmemObject o : images.mm(e.getPid()).getShmemObjectsList()) {
-                plan.objects.putIfAbsent(o.getInode(), new Owned(o, images.pagesPath(e.getPid())));
+                plan.objects.putIfAbsent(o.getInode(), new Owned(o, images.shmemContentsPath(e.getPid())));
             }
         }
         for (ProcessEntry e : live) {

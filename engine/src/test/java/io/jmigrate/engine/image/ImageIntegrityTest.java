@@ -301,6 +301,32 @@ class ImageIntegrityTest {
         assertRefused(dir(), "pagemap-42.img run 0 (vaddr 0x1000) points outside the page data of pages-42.img");
     }
 
+    /** A set whose mm keeps shared memory contents where the set has none: in a shmem file it lacks, or past its pages. */
+    @Test
+    void sharedMemoryRunsOutsideTheFileThatHoldsThemAreRefused() {
+        for (boolean separate : new boolean[]{true, false}) {
+            Path dir = tmp.resolve("shm-" + separate);
+            try (ImageWriter w = ImageWriter.create(dir)) {
+                w.writeMessage(ImageKind.PSTREE, 0, ProcessTree.newBuilder()
+                        .addProcesses(ProcessEntry.newBuilder().setPid(ROOT)).build());
+                w.writeMessage(ImageKind.CORE, ROOT, ImageFixtures.core(ROOT));
+                long off;
+                try (PagesWriter pw = w.openPages(ROOT)) {
+                    off = pw.append(MemorySegment.ofArray(new byte[2 * PAGE]));
+                }
+                w.writeMessage(ImageKind.MM, ROOT, ImageFixtures.mm(ROOT).toBuilder().setShmemFile(separate)
+                        .addShmemObjects(io.jmigrate.engine.image.proto.ShmemObject.newBuilder().setInode(77).setSize(PAGE)
+                                .addRuns(io.jmigrate.engine.image.proto.ShmemRun.newBuilder().setOffset(0).setLength(PAGE)
+                                        .setFileOffset(off + 2 * PAGE))).build());        // after the two pages written
+                w.writeMessage(ImageKind.FDS, ROOT, ImageFixtures.fds());
+                w.writeMessage(ImageKind.PAGEMAP, ROOT, PageIndex.newBuilder().addRuns(ImageFixtures.run(0x1000, 2, off)).build());
+                w.commit(ImageFixtures.inventoryBuilder());
+            }
+            if (separate) assertRefused(dir, "incomplete image set", "mm-42.img keeps shared memory in shmem-42.img, which is not in the set");
+            else assertRefused(dir, "pages-42.img is too short for the shared memory run of inode 77");
+        }
+    }
+
     @Test
     void pagesReaderNoticesAFileChangedAfterOpen() throws Exception {
         ImageFixtures.writeSet(dir());
