@@ -1,9 +1,10 @@
 package io.jmigrate.cli;
 
 import io.jmigrate.engine.sys.Spawn;
+import io.jmigrate.engine.testing.TickLog;
+import io.jmigrate.engine.testing.Workloads;
 
 import java.io.ByteArrayOutputStream;
-import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -11,17 +12,12 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.function.Predicate;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.fail;
 
-/** What the cli tests share: running the command in this JVM, starting memhog, and reading its tick log. */
+/** What the cli tests share: running the command in this JVM, starting memhog, and reading tick logs
+ * (through the engine's test helpers, TickLog and Workloads). */
 final class CliHarness {
-    private static final Pattern TICK = Pattern.compile("tick (\\d+)( .*)?");
-
     private CliHarness() {}
 
     /** What one run of the command did. */
@@ -54,47 +50,13 @@ final class CliHarness {
                 .withOutput(log).withCwd(log.getParent()));
     }
 
-    static List<String> lines(Path log) {
-        try {
-            return Files.exists(log) ? Files.readAllLines(log) : List.of();
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
-    }
+    static List<String> lines(Path log) { return Workloads.lines(log); }
 
     static List<String> awaitLog(Path log, Duration timeout, String what, Predicate<List<String>> condition) {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (true) {
-            List<String> lines = lines(log);
-            if (condition.test(lines)) return lines;
-            if (System.nanoTime() > deadline) fail("timed out waiting for " + what + "; log: " + lines);
-            try {
-                Thread.sleep(5);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                fail("interrupted");
-            }
-        }
+        return Workloads.awaitLog(log, timeout, what, condition);
     }
 
-    static long lastTick(List<String> lines) {
-        for (int i = lines.size() - 1; i >= 0; i--) {
-            Matcher m = TICK.matcher(lines.get(i));
-            if (m.matches()) return Long.parseLong(m.group(1));
-        }
-        return 0;
-    }
+    static long lastTick(List<String> lines) { return TickLog.lastTick(lines); }
 
-    static void assertConsecutiveTicks(List<String> lines) {
-        assertFalse(lines.stream().anyMatch(l -> l.startsWith("CORRUPT")), () -> "memory corrupt: " + lines);
-        long previous = 0;
-        for (String line : lines) {
-            Matcher m = TICK.matcher(line);
-            if (!m.matches()) continue;
-            long tick = Long.parseLong(m.group(1));
-            if (tick != previous + 1) fail("ticks not consecutive: " + previous + " then " + line);
-            previous = tick;
-        }
-        assertEquals(1, lines.stream().filter(l -> l.startsWith("start ")).count(), "the program never restarted");
-    }
+    static void assertConsecutiveTicks(List<String> lines) { TickLog.assertConsecutive(lines); }
 }
