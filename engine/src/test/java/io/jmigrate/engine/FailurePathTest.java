@@ -386,16 +386,21 @@ class FailurePathTest {
         }
     }
 
+    /** memhog (8 MiB, sleeping) started, dumped into {@code images} and gone; returns its PID. */
+    private static int dumpedMemhog(Workloads workloads, Path log, Path images) {
+        int pid = workloads.start(log, Workloads.fixture("memhog").toString(), log.toString(), "8", "sleep");
+        awaitTicks(log, 3);
+        new Dumper().dump(DumpOptions.of(pid, images));
+        Workloads.awaitGone(pid);
+        return pid;
+    }
+
     /** The log file now is a directory: the images pass every check, and the restore fails late, inside the new task. */
     @Test
     void failureInsideTheRestoredTaskKillsItAndFreesThePid() throws IOException {
         try (Workloads workloads = new Workloads()) {
-            Path log = tmp.resolve("memhog.log");
-            int pid = workloads.start(log, Workloads.fixture("memhog").toString(), log.toString(), "8", "sleep");
-            awaitTicks(log, 3);
-            Path images = tmp.resolve("images");
-            new Dumper().dump(DumpOptions.of(pid, images));
-            Workloads.awaitGone(pid);
+            Path log = tmp.resolve("memhog.log"), images = tmp.resolve("images");
+            int pid = dumpedMemhog(workloads, log, images);
 
             Path moved = tmp.resolve("memhog.log.moved");
             Files.move(log, moved);
@@ -419,12 +424,8 @@ class FailurePathTest {
     @Test
     void restoreFailsWhenAFileTheProcessHadOpenIsGone() throws IOException {
         try (Workloads workloads = new Workloads()) {
-            Path log = tmp.resolve("memhog.log");
-            int pid = workloads.start(log, Workloads.fixture("memhog").toString(), log.toString(), "8", "sleep");
-            awaitTicks(log, 3);
-            Path images = tmp.resolve("images");
-            new Dumper().dump(DumpOptions.of(pid, images));
-            Workloads.awaitGone(pid);
+            Path log = tmp.resolve("memhog.log"), images = tmp.resolve("images");
+            int pid = dumpedMemhog(workloads, log, images);
 
             Path moved = tmp.resolve("memhog.log.moved");
             Files.move(log, moved);
