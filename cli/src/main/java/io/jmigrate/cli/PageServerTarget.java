@@ -65,6 +65,11 @@ final class PageServerTarget {
 
     /** The round's name on the page server: --round, else the name of -D, else {@code fallback}. */
     String roundName(Path dir, String fallback) {
+        return roundName(round, dir, fallback);
+    }
+
+    /** A round's name on the page server: {@code round} if given, else the name of {@code dir}, else {@code fallback}. */
+    static String roundName(String round, Path dir, String fallback) {
         if (round != null) return round;
         if (dir != null && dir.toAbsolutePath().normalize().getFileName() != null)
             return dir.toAbsolutePath().normalize().getFileName().toString();

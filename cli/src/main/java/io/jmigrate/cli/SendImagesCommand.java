@@ -39,7 +39,7 @@ final class SendImagesCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         ImageSet set = ImageSet.open(dir);
-        String name = round != null ? round : dir.toAbsolutePath().normalize().getFileName().toString();
+        String name = PageServerTarget.roundName(round, dir, "images");
         var addr = TlsOptions.parseAddress(server, "--page-server");
         ImageSetSender.Result r;
         double lz4Share;

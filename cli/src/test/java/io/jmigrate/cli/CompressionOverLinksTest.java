@@ -1,12 +1,12 @@
 package io.jmigrate.cli;
 
-import io.jmigrate.transport.Certificates;
 import io.jmigrate.transport.Compression;
 import io.jmigrate.transport.PageBatch;
 import io.jmigrate.transport.ReceiverApp;
 import io.jmigrate.transport.RoundSender;
 import io.jmigrate.transport.RoundSink;
 import io.jmigrate.transport.ServedPages;
+import io.jmigrate.transport.TestPki;
 import io.jmigrate.transport.TlsSettings;
 import io.jmigrate.transport.TransportBench;
 import io.jmigrate.transport.TransportClient;
@@ -65,17 +65,14 @@ class CompressionOverLinksTest {
         // what we send towards the namespace leaves through this end: 400 Mbit/s = 50 MB/s
         run(List.of("tc", "qdisc", "add", "dev", veth, "root", "tbf", "rate", "400mbit", "burst", "256kb", "latency", "100ms"), false);
 
-        Path pki = work.resolve("pki");
-        Certificates.initCa(pki, "links CA", Duration.ofDays(1));
-        Certificates.issue(pki, "receiver", List.of(there), Duration.ofDays(1));
-        Certificates.issue(pki, "sender", List.of(), Duration.ofDays(1));
+        TestPki pki = new TestPki(work.resolve("pki"), there);
         Path log = work.resolve("page-server.log");
         javaIn(ns, log, children, "page-server", "--listen", there + ":7070", "-D", work.resolve("received").toString(),
-                "--certs", pki.toString(), "--cert-name", "receiver");
+                "--certs", pki.dir.toString(), "--cert-name", "server");
         awaitFile(log, "listening on", Duration.ofSeconds(60));
 
         try (Arena arena = Arena.ofShared();
-             TransportClient client = TransportClient.tls(TlsSettings.fromDirectory(pki, "sender", TlsSettings.Provider.AUTO), "sender")) {
+             TransportClient client = pki.newClient()) {
             MemorySegment memory = arena.allocate(384L << 20, 4096);
             TransportBench.fillRealistic(memory, 7);
             // both JVMs compile the LZ4 path first: a probe of it that runs interpreted (CI once measured 0.071 GB/s
@@ -100,10 +97,7 @@ class CompressionOverLinksTest {
     @Test
     void loopbackGetsRawPages() throws Exception {
         work = Files.createTempDirectory("jmigrate-links-");
-        Path pki = work.resolve("pki");
-        Certificates.initCa(pki, "links CA", Duration.ofDays(1));
-        Certificates.issue(pki, "receiver", List.of("127.0.0.1"), Duration.ofDays(1));
-        Certificates.issue(pki, "sender", List.of(), Duration.ofDays(1));
+        TestPki pki = new TestPki(work.resolve("pki"));
         AtomicLong pages = new AtomicLong();
         ReceiverApp discard = new ReceiverApp() {
             public RoundSink openRound(String round, String peer, int streams) {
@@ -120,8 +114,8 @@ class CompressionOverLinksTest {
         };
         try (Arena arena = Arena.ofShared();
              TransportServer server = TransportServer.start(new InetSocketAddress("127.0.0.1", 0),
-                     TlsSettings.fromDirectory(pki, "receiver", TlsSettings.Provider.AUTO).serverContext(), discard);
-             TransportClient client = TransportClient.tls(TlsSettings.fromDirectory(pki, "sender", TlsSettings.Provider.AUTO), "sender")) {
+                     pki.server(TlsSettings.Provider.AUTO).serverContext(), discard);
+             TransportClient client = pki.newClient()) {
             MemorySegment memory = arena.allocate(128L << 20, 4096);
             TransportBench.fillRealistic(memory, 7);
             // a warm-up round first: the JIT compiling the raw path in the first measured period must not make LZ4

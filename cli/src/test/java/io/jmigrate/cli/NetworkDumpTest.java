@@ -13,6 +13,7 @@ import io.jmigrate.engine.sys.Spawn;
 import io.jmigrate.pageserver.PageServer;
 import io.jmigrate.transport.Certificates;
 import io.jmigrate.transport.PageFetcher;
+import io.jmigrate.transport.TestPki;
 import io.jmigrate.transport.TlsSettings;
 import io.jmigrate.transport.TransportClient;
 import org.junit.jupiter.api.AfterEach;
@@ -72,10 +73,7 @@ class NetworkDumpTest {
 
     @BeforeEach
     void startPageServer() {
-        pki = tmp.resolve("pki");
-        Certificates.initCa(pki, "test CA", Duration.ofDays(1));
-        Certificates.issue(pki, "server", List.of("127.0.0.1"), Duration.ofDays(1));
-        Certificates.issue(pki, "client", List.of(), Duration.ofDays(1));
+        pki = new TestPki(tmp.resolve("pki")).dir;
         received = tmp.resolve("received");
         server = PageServer.start(new InetSocketAddress("127.0.0.1", 0),
                 TlsSettings.fromDirectory(pki, "server", TlsSettings.Provider.AUTO).serverContext(), received, serverLog::add);

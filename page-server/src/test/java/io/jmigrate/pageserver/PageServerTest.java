@@ -13,9 +13,9 @@ import io.jmigrate.engine.image.proto.PageRun;
 import io.jmigrate.engine.image.proto.ProcessCore;
 import io.jmigrate.engine.image.proto.ProcessEntry;
 import io.jmigrate.engine.image.proto.ProcessTree;
-import io.jmigrate.transport.Certificates;
 import io.jmigrate.transport.PageFetcher;
 import io.jmigrate.transport.RoundSender;
+import io.jmigrate.transport.TestPki;
 import io.jmigrate.transport.TlsSettings;
 import io.jmigrate.transport.TransportBench;
 import io.jmigrate.transport.TransportClient;
@@ -30,7 +30,6 @@ import java.lang.foreign.MemorySegment;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
@@ -48,24 +47,21 @@ class PageServerTest {
     @TempDir
     Path tmp;
 
-    private Path pki;
+    private TestPki pki;
     private final List<String> log = new CopyOnWriteArrayList<>();
 
     @BeforeEach
     void certificates() {
-        pki = tmp.resolve("pki");
-        Certificates.initCa(pki, "test CA", Duration.ofDays(1));
-        Certificates.issue(pki, "server", List.of("127.0.0.1"), Duration.ofDays(1));
-        Certificates.issue(pki, "client", List.of(), Duration.ofDays(1));
+        pki = new TestPki(tmp.resolve("pki"));
     }
 
     private PageServer startServer(Path root) {
         return PageServer.start(new InetSocketAddress("127.0.0.1", 0),
-                TlsSettings.fromDirectory(pki, "server", TlsSettings.Provider.AUTO).serverContext(), root, log::add);
+                pki.server(TlsSettings.Provider.AUTO).serverContext(), root, log::add);
     }
 
     private TransportClient client() {
-        return TransportClient.tls(TlsSettings.fromDirectory(pki, "client", TlsSettings.Provider.AUTO), "client");
+        return pki.newClient();
     }
 
     /** A small but complete image set: two processes, several runs each (one empty process), realistic pages. */
