@@ -145,19 +145,23 @@ public final class PagesWriter implements PageSink, AutoCloseable {
         return new ShmemSink() {
             @Override
             public long copy(FileChannel object, long position, long wanted, long length) throws IOException {
-                long fileOffset = reserve(length);
-                try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+                long fileOffset = reserve(length);       // leaves our channel's position after the run
+                try {
                     long copied = 0;
                     while (copied < wanted) {
-                        out.position(fileOffset + copied);
-                        long n = object.transferTo(position + copied, wanted - copied, out);
+                        ch.position(fileOffset + copied);
+                        long n = object.transferTo(position + copied, wanted - copied, ch);
                         if (n <= 0) break;                                     // shrunk meanwhile: zeros below
                         copied += n;
                     }
                     if (copied < length) {
                         ByteBuffer zeros = ByteBuffer.allocate((int) (length - copied));
-                        while (zeros.hasRemaining()) out.write(zeros, fileOffset + copied + zeros.position());
+                        while (zeros.hasRemaining()) ch.write(zeros, fileOffset + copied + zeros.position());
                     }
+                    ch.position(fileOffset + length);
+                } catch (IOException | RuntimeException e) {
+                    failed = true;
+                    throw e;
                 }
                 absorbUpTo(fileOffset + length);
                 return fileOffset;
