@@ -31,6 +31,10 @@ final class ClientStream implements AutoCloseable {
     private final String peer;
     private final AtomicLong inFlight = new AtomicLong();
     private final AtomicLong maxInFlight = new AtomicLong();
+    /** Frames written but not flushed yet (the sending thread's). */
+    private long unflushed;
+    /** Flush at least every this many bytes: the TLS wrap size, so a wrap is never starved. */
+    private static final long FLUSH_BYTES = Transport.TLS_WRAP_BYTES;
     private Welcome welcome;
 
     ClientStream(Channel ch, Inbound inbound, int limit, String peer) {
@@ -45,14 +49,26 @@ final class ClientStream implements AutoCloseable {
     Welcome welcome() { return welcome; }
     String peer() { return peer; }
 
-    /** Writes a frame, waiting while the stream has too much in flight. Takes ownership of {@code frame}. */
+    /** Writes a frame and flushes it; see {@link #sendFrame(ByteBuf, boolean)}. */
     void sendFrame(ByteBuf frame) {
+        sendFrame(frame, false);
+    }
+
+    /**
+     * Writes a frame, waiting while the stream has too much in flight. Takes ownership of {@code frame}. With
+     * {@code more} (another frame follows at once) the flush waits for a later frame, up to {@link #FLUSH_BYTES}
+     * written, or until the window is full. Called by one thread per stream (its sender's).
+     */
+    void sendFrame(ByteBuf frame, boolean more) {
         int size = Math.min(frame.readableBytes(), limit);
         try {
-            while (!window.tryAcquire(size, 200, TimeUnit.MILLISECONDS)) {
-                if (!ch.isActive()) {
-                    frame.release();
-                    throw broken();
+            if (!window.tryAcquire(size)) {
+                flushWritten();                     // only what is flushed ever gives its room back
+                while (!window.tryAcquire(size, 200, TimeUnit.MILLISECONDS)) {
+                    if (!ch.isActive()) {
+                        frame.release();
+                        throw broken();
+                    }
                 }
             }
         } catch (InterruptedException e) {
@@ -67,10 +83,19 @@ final class ClientStream implements AutoCloseable {
         }
         long now = inFlight.addAndGet(size);
         maxInFlight.accumulateAndGet(now, Math::max);
-        ch.writeAndFlush(frame).addListener((ChannelFutureListener) f -> {
+        ch.write(frame).addListener((ChannelFutureListener) f -> {
             inFlight.addAndGet(-size);
             window.release(size);
         });
+        unflushed += size;
+        if (!more || unflushed >= FLUSH_BYTES) flushWritten();
+    }
+
+    /** Flushes frames written by {@link #sendFrame(ByteBuf, boolean)} and not flushed yet. */
+    void flushWritten() {
+        if (unflushed == 0) return;
+        unflushed = 0;
+        ch.flush();
     }
 
     void sendControl(Control c) {

@@ -154,7 +154,10 @@ public final class RoundSender implements AutoCloseable {
             } else {
                 if (callerEncoder == null) callerEncoder = new BatchEncoder(compression != Compression.NEVER, holes);
                 boolean lz4 = tryCompress();
-                job = new Job(pid, vaddr + off, slice, callerEncoder.encode(Transport.ALLOCATOR, pid, vaddr + off, slice, lz4), done);
+                // copied out here: nothing to wait for (many small runs, as a final dump sends, then cost no round
+                // trip to the stream's thread each)
+                job = new Job(pid, vaddr + off, slice, callerEncoder.encode(Transport.ALLOCATOR, pid, vaddr + off, slice, lz4), null);
+                done.countDown();
                 if (governor != null) governor.sent(slice.byteSize(), lz4);
             }
             nextStream = (nextStream + 1) % workers.size();
@@ -307,10 +310,13 @@ public final class RoundSender implements AutoCloseable {
             try {
                 for (;;) {
                     Job job = queue.take();
-                    if (job == STOP) return;
+                    if (job == STOP) {
+                        stream.flushWritten();
+                        return;
+                    }
                     if (failure.get() != null) {
                         if (job.frame != null) job.frame.release();
-                        job.done.countDown();
+                        if (job.done != null) job.done.countDown();
                         continue;
                     }
                     ByteBuf frame = job.frame;
@@ -322,10 +328,10 @@ public final class RoundSender implements AutoCloseable {
                         } finally {
                             job.done.countDown();   // the caller's memory is no longer needed
                         }
-                    } else {
-                        job.done.countDown();
                     }
-                    stream.sendFrame(frame);
+                    // frames queued behind this one are written before the flush: one TLS wrap and one socket
+                    // write for many small batches
+                    stream.sendFrame(frame, !queue.isEmpty());
                     batchesSent.incrementAndGet();
                     pagesSent.addAndGet(job.pages.byteSize() / Wire.PAGE_SIZE);
                 }
