@@ -63,7 +63,7 @@ public final class NetworkImageSink implements ImageSink {
     public NetworkImageSink(RoundSender sender, String server, Path shadowDir) {
         this.sender = sender;
         this.server = server;
-        this.shadow = shadowDir == null ? null : ImageWriter.create(shadowDir);
+        this.shadow = shadowDir == null ? null : ImageWriter.createUnsynced(shadowDir);
     }
 
     /**

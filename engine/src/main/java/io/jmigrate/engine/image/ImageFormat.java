@@ -119,12 +119,17 @@ public final class ImageFormat {
      * temporary file is removed if anything fails.
      */
     public static void replaceDurably(Path file, ByteBuffer... parts) throws IOException {
+        replaceAtomically(file, true, parts);
+    }
+
+    /** As {@link #replaceDurably}, with the fsync only if {@code sync}: atomic against readers, not against crashes. */
+    static void replaceAtomically(Path file, boolean sync, ByteBuffer... parts) throws IOException {
         Path tmp = file.resolveSibling(file.getFileName() + TMP_SUFFIX);
         try {
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
                     StandardOpenOption.WRITE)) {
                 for (ByteBuffer part : parts) writeFully(ch, part);
-                ch.force(true);
+                if (sync) ch.force(true);
             }
             java.nio.file.Files.move(tmp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE,
                     java.nio.file.StandardCopyOption.REPLACE_EXISTING);

@@ -43,10 +43,26 @@ public final class ImageWriter implements ImageSink {
     private ProcessTree pstree;                                        // guarded by this
     private State state = State.OPEN;                                  // guarded by this
 
-    private ImageWriter(Path dir, boolean createdDir) {
+    /** False for {@link #createUnsynced}: nothing is fsynced. */
+    private final boolean durable;
+
+    private ImageWriter(Path dir, boolean createdDir, boolean durable) {
         this.dir = dir;
         this.createdDir = createdDir;
+        this.durable = durable;
     }
+
+    /**
+     * As {@link #create}, for a set whose loss on a crash costs nothing, so nothing is fsynced: the local shadow of a
+     * round sent to a page server (the images themselves are on the page server; a dump writes the shadow while the
+     * process is frozen, and an fsync on a disk cost milliseconds each there). Files still appear by atomic rename
+     * and inventory.img last, so a partial shadow never opens as a set.
+     */
+    public static ImageWriter createUnsynced(Path dir) {
+        return create(dir, false);
+    }
+
+    boolean durable() { return durable; }
 
     /**
      * Prepares {@code dir} for a new image set: creates it if needed; if it holds an older set, removes that set's
@@ -54,6 +70,10 @@ public final class ImageWriter implements ImageSink {
      * rest of the older set's files.
      */
     public static ImageWriter create(Path dir) {
+        return create(dir, true);
+    }
+
+    private static ImageWriter create(Path dir, boolean durable) {
         if (Files.exists(dir) && !Files.isDirectory(dir))
             throw new ImageException(dir + " exists and is not a directory: cannot write images there");
         boolean created = false;
@@ -62,18 +82,18 @@ public final class ImageWriter implements ImageSink {
                 Files.createDirectories(dir);
                 created = true;
                 Path parent = dir.toAbsolutePath().getParent();
-                if (parent != null) ImageFormat.fsyncDirectory(parent);
+                if (parent != null && durable) ImageFormat.fsyncDirectory(parent);
             }
-            if (Files.deleteIfExists(dir.resolve(ImageKind.INVENTORY.fileName(0)))) ImageFormat.fsyncDirectory(dir);
-            removeStaleImages(dir);
+            if (Files.deleteIfExists(dir.resolve(ImageKind.INVENTORY.fileName(0))) && durable) ImageFormat.fsyncDirectory(dir);
+            removeStaleImages(dir, durable);
         } catch (IOException e) {
             throw new ImageException("cannot prepare image directory " + dir + ": " + e, e);
         }
-        return new ImageWriter(dir, created);
+        return new ImageWriter(dir, created, durable);
     }
 
     /** Deletes an older set's image files and any leftover temporaries (only files that are ours by name and magic). */
-    private static void removeStaleImages(Path dir) throws IOException {
+    private static void removeStaleImages(Path dir, boolean durable) throws IOException {
         boolean removed = false;
         try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
             for (Path p : entries) {
@@ -87,7 +107,7 @@ public final class ImageWriter implements ImageSink {
                 }
             }
         }
-        if (removed) ImageFormat.fsyncDirectory(dir);
+        if (removed && durable) ImageFormat.fsyncDirectory(dir);
     }
 
     private static boolean hasMagic(Path p) throws IOException {
@@ -155,11 +175,11 @@ public final class ImageWriter implements ImageSink {
         String problem = ImageSet.incompleteness(pstree, inventory.getRootPid(), written.keySet(), inventory.getPreDump());
         if (problem != null) throw new ImageException("cannot commit " + dir + ": " + problem);
 
-        ImageFormat.fsyncDirectory(dir);   // every rename so far is durable before inventory.img can exist
+        if (durable) ImageFormat.fsyncDirectory(dir);   // every rename so far is durable before inventory.img can exist
         Inventory inv = inventory.setFormatVersion(ImageFormat.VERSION).clearFiles()
                 .addAllFiles(written.values()).build();
         writeAtomically(ImageKind.INVENTORY.fileName(0), ImageKind.INVENTORY, inv.toByteArray());
-        ImageFormat.fsyncDirectory(dir);
+        if (durable) ImageFormat.fsyncDirectory(dir);
         state = State.COMMITTED;
         return inv;
     }
@@ -181,7 +201,7 @@ public final class ImageWriter implements ImageSink {
         }
         for (PagesWriter w : pages) w.discard();
         for (String name : names) deleteQuietly(dir.resolve(name));
-        try { ImageFormat.fsyncDirectory(dir); } catch (ImageException ignored) { /* best effort */ }
+        if (durable) try { ImageFormat.fsyncDirectory(dir); } catch (ImageException ignored) { /* best effort */ }
         if (createdDir) {
             try { Files.deleteIfExists(dir); } catch (DirectoryNotEmptyException ignored) { /* someone else's files */ }
             catch (IOException ignored) { /* best effort */ }
@@ -245,7 +265,7 @@ public final class ImageWriter implements ImageSink {
         return whole;
     }
 
-    /** Writes header + payload to NAME.tmp, fsyncs, renames to NAME; returns the inventory record. */
+    /** Writes header + payload to NAME.tmp, fsyncs (if durable), renames to NAME; returns the inventory record. */
     private ImageFile writeAtomically(String name, ImageKind kind, byte[] payload) {
         CRC32C crc = new CRC32C();
         crc.update(payload);
@@ -255,7 +275,7 @@ public final class ImageWriter implements ImageSink {
         whole.update(payload);
         Path file = dir.resolve(name);
         try {
-            ImageFormat.replaceDurably(file, ByteBuffer.wrap(header), ByteBuffer.wrap(payload));
+            ImageFormat.replaceAtomically(file, durable, ByteBuffer.wrap(header), ByteBuffer.wrap(payload));
         } catch (IOException e) {
             throw new ImageException("cannot write " + file + ": " + e, e);
         }

@@ -249,7 +249,7 @@ public final class PagesWriter implements PageSink, AutoCloseable {
             CRC32C headCrc = new CRC32C();
             headCrc.update(head.duplicate());
             ImageFormat.writeFully(ch, head, 0);
-            ch.force(true);
+            if (owner.durable()) ch.force(true);
             ch.close();
             Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             record = ImageFile.newBuilder().setName(name).setSize(ImageFormat.PAGES_DATA_OFFSET + payload)
