@@ -52,6 +52,18 @@ final class Workload {
                 .withCwd(log.getParent()));
     }
 
+    /** Waits for the first line of {@code log} that starts with {@code prefix}, and returns it. */
+    static String awaitLineStartingWith(Path log, String prefix, Duration timeout) throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            if (Files.exists(log)) {
+                for (String l : Files.readAllLines(log)) if (l.startsWith(prefix)) return l;
+            }
+            if (System.nanoTime() > deadline) throw new IOException(log + ": no line starting with '" + prefix + "' within " + timeout);
+            Thread.sleep(10);
+        }
+    }
+
     /** Waits until the log has at least {@code lines} lines. */
     static List<String> awaitLines(Path log, int lines, Duration timeout) throws IOException, InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
