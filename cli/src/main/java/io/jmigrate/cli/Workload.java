@@ -30,13 +30,18 @@ final class Workload {
     static Path binary(String name) throws IOException, InterruptedException {
         Path cache = Path.of(System.getProperty("user.home"), ".cache", "jmigrate");
         Files.createDirectories(cache);
-        Path binary = cache.resolve(name + "-" + io.jmigrate.engine.Version.VERSION);
-        if (Files.isExecutable(binary)) return binary;
-        Path source = cache.resolve(name + ".c");
+        byte[] code;
         try (InputStream in = Workload.class.getResourceAsStream("/workloads/" + name + ".c")) {
             if (in == null) throw new IOException(name + ".c is missing from the jar");
-            Files.copy(in, source, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            code = in.readAllBytes();
         }
+        // named by its source's checksum: a changed workload is compiled again, never run stale
+        java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+        crc.update(code);
+        Path binary = cache.resolve(name + "-" + Long.toHexString(crc.getValue()));
+        if (Files.isExecutable(binary)) return binary;
+        Path source = cache.resolve(name + ".c");
+        Files.write(source, code);
         Path tmp = cache.resolve(name + ".tmp");
         Process cc = new ProcessBuilder("cc", "-O2", "-o", tmp.toString(), source.toString())
                 .redirectErrorStream(true).start();
