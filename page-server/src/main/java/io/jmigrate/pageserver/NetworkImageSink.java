@@ -118,6 +118,9 @@ public final class NetworkImageSink implements ImageSink {
         checkOpen();
         String name = ImageKind.PAGES.fileName(pid);
         if (written.contains(name)) throw new IllegalStateException(name + " was already sent to " + destination());
+        // opened now, before the dump freezes the process: it holds no page, only its header, but opening it costs
+        // a staging buffer, and close() runs while the process is frozen
+        PageSink shadowPages = shadow != null ? shadow.openPages(pid) : null;
         return new PageSink() {
             private long appended;
             private boolean closed;
@@ -158,7 +161,7 @@ public final class NetworkImageSink implements ImageSink {
                 closed = true;
                 if (shmem != null) shmem.finish();
                 written.add(name);
-                if (shadow != null) shadow.openPages(pid).close();   // the shadow holds no page, only the index
+                if (shadowPages != null) shadowPages.close();   // the shadow holds no page, only the index
             }
         };
     }
