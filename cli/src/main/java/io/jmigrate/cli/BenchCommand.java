@@ -15,9 +15,7 @@ import picocli.CommandLine.Option;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Comparator;
 import java.util.concurrent.Callable;
-import java.util.stream.Stream;
 
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = {
@@ -80,7 +78,7 @@ final class BenchCommand implements Callable<Integer> {
                 restore.recordValue(restored.totalNanos() / 1000);
                 System.out.printf("run %d: dump %.0f MiB frozen %.1f ms (memory copy %.2f GB/s); restore %.1f ms (memory fill %.2f GB/s)%n",
                         run, bytes / 1048576, dump.stats().getFrozenNanos() / 1e6, d, restored.totalNanos() / 1e6, r);
-                deleteTree(images);
+                Trees.delete(images);
                 int linesBefore = Files.readAllLines(log).size();
                 Workload.awaitLines(log, linesBefore + 1, Duration.ofSeconds(60));
             }
@@ -96,7 +94,7 @@ final class BenchCommand implements Callable<Integer> {
             return 0;
         } finally {
             Reaper.killAndReap(pid, Duration.ofSeconds(10));
-            deleteTree(work);
+            Trees.delete(work);
         }
     }
 
@@ -116,13 +114,6 @@ final class BenchCommand implements Callable<Integer> {
         if (verbose) System.out.println("  " + message);
     }
 
-    private static void deleteTree(Path dir) throws java.io.IOException {
-        if (!Files.exists(dir)) return;
-        try (Stream<Path> all = Files.walk(dir)) {
-            for (Path p : all.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
-        }
-    }
-
     private int preCopyBench() throws Exception {
         Prctl.becomeChildSubreaper();
         Path work = Files.createTempDirectory(base, "jmigrate-bench-");
@@ -131,7 +122,7 @@ final class BenchCommand implements Callable<Integer> {
             for (int size : trackingMib) {
                 Path log = work.resolve("idle-" + size + ".log");
                 pid = Workload.startDirtier(log, size, 0);
-                awaitLog(log, "ready", Duration.ofSeconds(600));
+                Workload.awaitLine(log, "ready", 1, Duration.ofSeconds(600));
                 var c = new io.jmigrate.engine.dump.PreDumper().measureTrackingCost(pid);
                 System.out.printf("tracking %d MiB (%d pages): arm %.2f ms frozen; register+protect %.1f ms; scan %.1f ms"
                                 + " (%d dirty); close %.2f ms frozen%n", size, c.privatePages(), c.armFrozenNanos() / 1e6,
@@ -141,7 +132,7 @@ final class BenchCommand implements Callable<Integer> {
             }
             Path log = work.resolve("dirtier.log");
             pid = Workload.startDirtier(log, mib, rate);
-            awaitLog(log, "ready", Duration.ofSeconds(600));
+            Workload.awaitLine(log, "ready", 1, Duration.ofSeconds(600));
             System.out.printf("pre-copy: %d MiB process writing %.0f MB/s, images on %s, downtime budget 30 ms,"
                     + " %d cycles after one warm-up cycle%n", mib, rate, base, runs);
             // Each cycle pre-copies the process, final-dumps it and restores it from the chain; the restored process
@@ -156,14 +147,14 @@ final class BenchCommand implements Callable<Integer> {
                 Reaper.awaitGone(pid, Duration.ofSeconds(10));
                 pid = new Restorer().restore(RestoreOptions.of(work.resolve("final-" + cycle))).pid();
                 io.jmigrate.engine.sys.Signals.kill(pid, io.jmigrate.engine.sys.Signals.SIGUSR1);
-                String verdict = awaitLine(log, "verif", ++verdicts, Duration.ofSeconds(120));
+                String verdict = Workload.awaitLine(log, "verif", ++verdicts, Duration.ofSeconds(120));
                 allVerified &= verdict.startsWith("verified");
                 System.out.printf("%s: final dump after pre-copy frozen %.1f ms, %d pages copied, %d left to the pre-dumps;"
                                 + " restored from the chain, the workload says: %s%n", warmUp ? "warm-up" : "cycle " + cycle,
                         last.stats().getFrozenNanos() / 1e6, last.stats().getPagesWritten(), last.stats().getPagesInParent(), verdict);
                 if (!warmUp) preCopyFrozen.recordValue(last.stats().getFrozenNanos() / 1000);
-                for (int round = 1; round <= 8; round++) deleteTree(work.resolve("pre-" + cycle + "-" + round));
-                deleteTree(work.resolve("final-" + cycle));
+                for (int round = 1; round <= 8; round++) Trees.delete(work.resolve("pre-" + cycle + "-" + round));
+                Trees.delete(work.resolve("final-" + cycle));
             }
             for (int cycle = 0; cycle <= runs; cycle++) {
                 Path dir = work.resolve("stop-and-copy-" + cycle);
@@ -173,7 +164,7 @@ final class BenchCommand implements Callable<Integer> {
                 System.out.printf("%s: stop-and-copy of the same process frozen %.1f ms, %d pages copied%n",
                         cycle == 0 ? "warm-up" : "cycle " + cycle, full.stats().getFrozenNanos() / 1e6, full.stats().getPagesWritten());
                 if (cycle > 0) stopAndCopyFrozen.recordValue(full.stats().getFrozenNanos() / 1000);
-                deleteTree(dir);
+                Trees.delete(dir);
             }
             System.out.printf("frozen time, final dump after pre-copy: p50 %.1f ms, max %.1f ms (goal < 30 ms)%n",
                     preCopyFrozen.getValueAtPercentile(50) / 1e3, preCopyFrozen.getMaxValue() / 1e3);
@@ -184,7 +175,7 @@ final class BenchCommand implements Callable<Integer> {
             return allVerified ? 0 : 1;
         } finally {
             if (pid > 0) Reaper.killAndReap(pid, Duration.ofSeconds(10));
-            deleteTree(work);
+            Trees.delete(work);
         }
     }
 
@@ -209,30 +200,5 @@ final class BenchCommand implements Callable<Integer> {
             if (verdict.decision() != io.jmigrate.engine.precopy.ConvergencePolicy.Decision.ANOTHER_ROUND) break;
         }
         return new Dumper().dump(DumpOptions.of(pid, work.resolve("final-" + cycle)).withParent(prev).withProgress(this::progress));
-    }
-
-    /** The {@code n}-th line of {@code log} starting with {@code prefix}, after waiting for it. */
-    private static String awaitLine(Path log, String prefix, int n, Duration timeout) throws Exception {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (true) {
-            if (Files.exists(log)) {
-                java.util.List<String> found = Files.readAllLines(log).stream().filter(l -> l.startsWith(prefix)).toList();
-                if (found.size() >= n) return found.get(n - 1);
-            }
-            if (System.nanoTime() > deadline) throw new java.io.IOException("the workload did not print " + prefix + " within " + timeout);
-            Thread.sleep(10);
-        }
-    }
-
-    /** The first line of {@code log} starting with {@code prefix}, after waiting for it. */
-    private static String awaitLog(Path log, String prefix, Duration timeout) throws Exception {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (true) {
-            if (Files.exists(log)) {
-                for (String l : Files.readAllLines(log)) if (l.startsWith(prefix)) return l;
-            }
-            if (System.nanoTime() > deadline) throw new java.io.IOException("the workload did not print " + prefix + " within " + timeout);
-            Thread.sleep(10);
-        }
     }
 }

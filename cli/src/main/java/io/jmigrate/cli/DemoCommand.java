@@ -116,7 +116,7 @@ final class DemoCommand implements Callable<Integer> {
             say("   page server on " + server.address() + " storing into " + received + "; TLS 1.3, each side shows a");
             say("   certificate of the demo's CA (jmigrate certs init / certs issue make them for real hosts)");
             pid = Workload.startDirtier(log, mib, 10);
-            Workload.awaitLineStartingWith(log, "ready", Duration.ofSeconds(120));
+            Workload.awaitLine(log, "ready", 1, Duration.ofSeconds(120));
             say("   dirtier, PID " + pid + ", holds " + mib + " MiB of known contents and rewrites 10 MB/s of it");
 
             List<RoundStats> rounds = new ArrayList<>();
@@ -158,7 +158,7 @@ final class DemoCommand implements Callable<Integer> {
             RestoreResult restored = new Restorer().restore(RestoreOptions.of(set));
             pid = restored.pid();
             Signals.kill(pid, Signals.SIGUSR1);      // dirtier checks every page and reports
-            String verdict = Workload.awaitLineStartingWith(log, "verif", Duration.ofSeconds(120));
+            String verdict = Workload.awaitLine(log, "verif", 1, Duration.ofSeconds(120));
             say("   restored as PID " + pid + " in " + String.format("%.1f ms", restored.totalMillis()) + "; the workload says: " + verdict);
             if (!verdict.startsWith("verified")) return 1;
             if (keep) {
@@ -168,13 +168,7 @@ final class DemoCommand implements Callable<Integer> {
             return 0;
         } finally {
             if (pid > 0) Reaper.killAndReap(pid, Duration.ofSeconds(10));
-            if (!keep && received.startsWith(shm)) deleteTree(received);   // memory, not disk: not left behind
-        }
-    }
-
-    private static void deleteTree(Path dir) throws java.io.IOException {
-        try (var walk = Files.walk(dir)) {
-            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
+            if (!keep && received.startsWith(shm)) Trees.delete(received);   // memory, not disk: not left behind
         }
     }
 

@@ -57,14 +57,16 @@ final class Workload {
                 .withCwd(log.getParent()));
     }
 
-    /** Waits for the first line of {@code log} that starts with {@code prefix}, and returns it. */
-    static String awaitLineStartingWith(Path log, String prefix, Duration timeout) throws IOException, InterruptedException {
+    /** Waits for the {@code n}-th line of {@code log} that starts with {@code prefix} (from 1), and returns it. */
+    static String awaitLine(Path log, String prefix, int n, Duration timeout) throws IOException, InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (true) {
             if (Files.exists(log)) {
-                for (String l : Files.readAllLines(log)) if (l.startsWith(prefix)) return l;
+                List<String> found = Files.readAllLines(log).stream().filter(l -> l.startsWith(prefix)).toList();
+                if (found.size() >= n) return found.get(n - 1);
             }
-            if (System.nanoTime() > deadline) throw new IOException(log + ": no line starting with '" + prefix + "' within " + timeout);
+            if (System.nanoTime() > deadline)
+                throw new IOException(log + ": no line " + n + " starting with '" + prefix + "' within " + timeout);
             Thread.sleep(10);
         }
     }
