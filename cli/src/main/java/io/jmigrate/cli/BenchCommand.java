@@ -3,6 +3,8 @@ package io.jmigrate.cli;
 import io.jmigrate.engine.dump.DumpOptions;
 import io.jmigrate.engine.dump.DumpResult;
 import io.jmigrate.engine.dump.Dumper;
+import io.jmigrate.engine.dump.PreCopy;
+import io.jmigrate.engine.dump.PreDumper;
 import io.jmigrate.engine.restore.RestoreOptions;
 import io.jmigrate.engine.restore.RestoreResult;
 import io.jmigrate.engine.restore.Restorer;
@@ -181,24 +183,14 @@ final class BenchCommand implements Callable<Integer> {
 
     /** Pre-dump rounds until the convergence policy says freeze, then the final dump (which kills the process). */
     private DumpResult preCopyCycle(int pid, Path work, int cycle) {
-        java.util.List<io.jmigrate.engine.precopy.RoundStats> rounds = new java.util.ArrayList<>();
-        io.jmigrate.engine.precopy.ConvergencePolicy policy = null;
-        Path prev = null;
-        for (int round = 1; round <= 8; round++) {
+        Path prev = PreCopy.run(Duration.ofMillis(30), 8, (round, parent) -> {
             Path dir = work.resolve("pre-" + cycle + "-" + round);
-            var result = new io.jmigrate.engine.dump.PreDumper().preDump(io.jmigrate.engine.dump.PreDumper.Options
-                    .of(pid, dir).withParent(prev).withProgress(this::progress));
-            var stats = result.rounds().getFirst();
-            rounds.add(stats);
-            if (policy == null) {
-                double bandwidth = result.stats().getBytesWritten() * 1e9 / Math.max(1, result.stats().getMemoryNanos());
-                policy = io.jmigrate.engine.precopy.ConvergencePolicy.of(bandwidth, Duration.ofMillis(30));
-            }
-            var verdict = policy.decide(rounds);
-            if (verbose) System.out.printf("  %s [%s] -> %s: %s%n", stats.describe(), result.tracking(), verdict.decision(), verdict.reason());
-            prev = dir;
-            if (verdict.decision() != io.jmigrate.engine.precopy.ConvergencePolicy.Decision.ANOTHER_ROUND) break;
-        }
+            return new PreCopy.Done(new PreDumper().preDump(PreDumper.Options.of(pid, dir).withParent(parent)
+                    .withProgress(this::progress)), dir);
+        }, r -> {
+            if (verbose) System.out.printf("  %s [%s] -> %s: %s%n", r.stats().describe(), r.result().tracking(),
+                    r.verdict().decision(), r.verdict().reason());
+        });
         return new Dumper().dump(DumpOptions.of(pid, work.resolve("final-" + cycle)).withParent(prev).withProgress(this::progress));
     }
 }

@@ -3,9 +3,8 @@ package io.jmigrate.cli;
 import io.jmigrate.engine.dump.DumpOptions;
 import io.jmigrate.engine.dump.DumpResult;
 import io.jmigrate.engine.dump.Dumper;
+import io.jmigrate.engine.dump.PreCopy;
 import io.jmigrate.engine.dump.PreDumper;
-import io.jmigrate.engine.precopy.ConvergencePolicy;
-import io.jmigrate.engine.precopy.RoundStats;
 import io.jmigrate.engine.restore.RestoreOptions;
 import io.jmigrate.engine.restore.RestoreResult;
 import io.jmigrate.engine.restore.Restorer;
@@ -26,7 +25,6 @@ import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 
@@ -116,36 +114,24 @@ final class DemoCommand implements Callable<Integer> {
             say("   page server on " + server.address() + " storing into " + received + "; TLS 1.3, each side shows a");
             say("   certificate of the demo's CA (jmigrate certs init / certs issue make them for real hosts)");
             pid = Workload.startDirtier(log, mib, 10);
+            int dirtier = pid;
             Workload.awaitLine(log, "ready", 1, Duration.ofSeconds(120));
-            say("   dirtier, PID " + pid + ", holds " + mib + " MiB of known contents and rewrites 10 MB/s of it");
+            say("   dirtier, PID " + dirtier + ", holds " + mib + " MiB of known contents and rewrites 10 MB/s of it");
 
-            List<RoundStats> rounds = new ArrayList<>();
-            ConvergencePolicy policy = null;
-            Path prev = null;
-            for (int round = 1; round <= 8; round++) {
+            Path prev = PreCopy.run(Duration.ofMillis(30), 8, (round, parent) -> {
                 Path shadow = work.resolve("shadow-" + round);
-                PreDumper.Result r;
                 try (NetworkImageSink sink = new NetworkImageSink(RoundSender.open(client, server.address(), "round-" + round,
                         2, Compression.AUTO), server.address().toString(), shadow)) {
-                    r = new PreDumper().preDump(PreDumper.Options.of(pid, shadow).withParent(prev), sink);
+                    return new PreCopy.Done(new PreDumper().preDump(PreDumper.Options.of(dirtier, shadow).withParent(parent), sink), shadow);
                 }
-                RoundStats stats = r.rounds().getFirst();
-                rounds.add(stats);
-                if (policy == null) {
-                    double bandwidth = r.stats().getBytesWritten() * 1e9 / Math.max(1, r.stats().getMemoryNanos());
-                    policy = ConvergencePolicy.of(bandwidth, Duration.ofMillis(30));
-                }
-                ConvergencePolicy.Verdict verdict = policy.decide(rounds);
-                say(String.format("   jmigrate pre-dump, round %d: %.1f MiB sent while the process ran (%d of %d pages written since"
-                                + " the round before), frozen %.1f ms -> %s", round, r.stats().getBytesWritten() / 1048576.0,
-                        stats.dirtyPages(), stats.pagesScanned(), r.stats().getFrozenNanos() / 1e6, verdict.reason()));
-                prev = shadow;
-                if (verdict.decision() != ConvergencePolicy.Decision.ANOTHER_ROUND) break;
-            }
+            }, r -> say(String.format("   jmigrate pre-dump, round %d: %.1f MiB sent while the process ran (%d of %d pages"
+                            + " written since the round before), frozen %.1f ms -> %s", r.round(),
+                    r.result().stats().getBytesWritten() / 1048576.0, r.stats().dirtyPages(), r.stats().pagesScanned(),
+                    r.result().stats().getFrozenNanos() / 1e6, r.verdict().reason())));
             DumpResult last;
             try (NetworkImageSink sink = new NetworkImageSink(RoundSender.open(client, server.address(), "final", 2,
                     Compression.AUTO), server.address().toString(), work.resolve("shadow-final"))) {
-                last = new Dumper().dump(DumpOptions.of(pid, work.resolve("shadow-final")).withParent(prev)
+                last = new Dumper().dump(DumpOptions.of(dirtier, work.resolve("shadow-final")).withParent(prev)
                         .withProgress(m -> say("     " + m)), sink);
             }
             say(String.format("   jmigrate dump (final): frozen %.1f ms, %d pages sent, %d already on the page server",
