@@ -259,7 +259,7 @@ final class MemoryDumper {
 
     private void flush(PageSink pages, PageIndex.Builder index, FileChannel procMem) throws IOException {
         long t0 = System.nanoTime();
-        if (batch == null && (pendingViaProcMem || selfWriter == null)) batch = lazilyZeroedBuffer(BATCH_BYTES);
+        if (batch == null && (pendingViaProcMem || selfWriter == null)) batch = io.jmigrate.engine.sys.Mman.anonymous(BATCH_BYTES).asByteBuffer();   // zeroed as used, not while frozen
         if (batch != null) batch.clear();
         if (pendingViaProcMem) {
             // no read permission: process_vm_readv would fail, /proc/PID/mem reads with FOLL_FORCE
@@ -296,19 +296,6 @@ final class MemoryDumper {
         readNanos += t1 - t0;
         writeNanos += t2 - t1;
         recordRuns(index, offset);
-    }
-
-    /**
-     * Anonymous memory the kernel zero-fills page by page as it is first written. allocateDirect zeroes all of it at
-     * once: 32 MiB, 10-20 ms that a final dump sending a few hundred pages to a page server paid while frozen.
-     * Unmapped when no longer reachable.
-     */
-    private static ByteBuffer lazilyZeroedBuffer(int bytes) {
-        long addr = io.jmigrate.engine.sys.Mman.mmap(0, bytes, io.jmigrate.engine.sys.Mman.PROT_READ | io.jmigrate.engine.sys.Mman.PROT_WRITE,
-                io.jmigrate.engine.sys.Mman.MAP_PRIVATE | io.jmigrate.engine.sys.Mman.MAP_ANONYMOUS, -1, 0);
-        return java.lang.foreign.MemorySegment.ofAddress(addr)
-                .reinterpret(bytes, java.lang.foreign.Arena.ofAuto(), s -> io.jmigrate.engine.sys.Mman.munmap(addr, bytes))
-                .asByteBuffer();
     }
 
     /**

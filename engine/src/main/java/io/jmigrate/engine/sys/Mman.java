@@ -17,6 +17,16 @@ public final class Mman {
         return Libc.syscall("mmap(" + len + ")", SyscallNumbers.MMAP, addr, len, prot, flags, fd, off);
     }
 
+    /**
+     * {@code bytes} of private anonymous memory, read-write, unmapped once unreachable. The kernel zero-fills each
+     * page when it is first touched, so only what is used costs anything: allocateDirect or an arena zeroes all of it
+     * up front (32 MiB: 20-27 ms measured here).
+     */
+    public static MemorySegment anonymous(long bytes) {
+        long addr = mmap(0, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        return MemorySegment.ofAddress(addr).reinterpret(bytes, java.lang.foreign.Arena.ofAuto(), s -> munmap(addr, bytes));
+    }
+
     /** madvise(MADV_POPULATE_WRITE): fault the range in, writable, now. */
     public static void populateWrite(long addr, long len) {
         Libc.syscall("madvise(MADV_POPULATE_WRITE)", SyscallNumbers.MADVISE, addr, len, 23);
