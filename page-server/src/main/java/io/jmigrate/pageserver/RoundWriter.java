@@ -151,18 +151,7 @@ final class RoundWriter implements RoundSink {
                 writeShmem(name, part, offset, content, last);
                 return;
             }
-            FileChannel ch = openFiles.get(name);
-            if (ch == null) {
-                if (offset != 0) throw new TransportException(name + " arrived starting at offset " + offset);
-                ch = FileChannel.open(part, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, StandardOpenOption.READ);
-                openFiles.put(name, ch);
-            }
-            if (offset != ch.size()) throw new TransportException(name + ": chunk at offset " + offset + ", expected " + ch.size());
-            if (offset + content.length > MAX_METADATA_FILE)
-                throw new TransportException(name + " grows past " + (MAX_METADATA_FILE >> 20) + " MiB: not a metadata image");
-            ByteBuffer b = ByteBuffer.wrap(content);
-            while (b.hasRemaining()) ch.write(b, offset + b.position());
-            bytesStored.addAndGet(content.length);
+            FileChannel ch = appendChunk(name, part, 0, offset, content, MAX_METADATA_FILE);
             if (last) {
                 openFiles.remove(name);
                 byte[] whole = new byte[(int) ch.size()];
@@ -190,23 +179,35 @@ final class RoundWriter implements RoundSink {
      * its header and checksum are written here once the last chunk is in, as for pages files.
      */
     private void writeShmem(String name, Path part, long offset, byte[] content, boolean last) throws IOException {
-        FileChannel ch = openFiles.get(name);
-        if (ch == null) {
-            if (offset != 0) throw new TransportException(name + " arrived starting at offset " + offset);
-            ch = FileChannel.open(part, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, StandardOpenOption.READ);
-            openFiles.put(name, ch);
-        }
-        long expected = Math.max(0, ch.size() - ImageFormat.PAGES_DATA_OFFSET);
-        if (offset != expected) throw new TransportException(name + ": chunk at offset " + offset + ", expected " + expected);
-        ByteBuffer b = ByteBuffer.wrap(content);
-        while (b.hasRemaining()) ch.write(b, ImageFormat.PAGES_DATA_OFFSET + offset + b.position());
-        bytesStored.addAndGet(content.length);
+        FileChannel ch = appendChunk(name, part, ImageFormat.PAGES_DATA_OFFSET, offset, content, Long.MAX_VALUE);
         if (!last) return;
         openFiles.remove(name);
         long payload = offset + content.length;
         if (payload % ImageFormat.PAGE_SIZE != 0)
             throw new TransportException(name + " ends after " + payload + " bytes of data, not a whole number of pages");
         completeRawFile(name, ImageKind.SHMEM, ch, part, payload);
+    }
+
+    /**
+     * Writes a chunk of file {@code name} (its temporary {@code part}) at {@code base} + {@code offset}: chunks must
+     * arrive in order, each starting where the one before ended, the first at 0, and stay under {@code max} bytes
+     * (a metadata image is read whole to be checked). Returns the file's channel.
+     */
+    private FileChannel appendChunk(String name, Path part, long base, long offset, byte[] content, long max) throws IOException {
+        FileChannel ch = openFiles.get(name);
+        if (ch == null) {
+            if (offset != 0) throw new TransportException(name + " arrived starting at offset " + offset);
+            ch = FileChannel.open(part, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, StandardOpenOption.READ);
+            openFiles.put(name, ch);
+        }
+        long expected = Math.max(0, ch.size() - base);
+        if (offset != expected) throw new TransportException(name + ": chunk at offset " + offset + ", expected " + expected);
+        if (offset + content.length > max)
+            throw new TransportException(name + " grows past " + (max >> 20) + " MiB: not a metadata image");
+        ByteBuffer b = ByteBuffer.wrap(content);
+        while (b.hasRemaining()) ch.write(b, base + offset + b.position());
+        bytesStored.addAndGet(content.length);
+        return ch;
     }
 
     private void keepInParentRuns(String name, byte[] payload) {
