@@ -1,5 +1,6 @@
 package io.jmigrate.cli;
 
+import io.jmigrate.cli.CliHarness.Run;
 import io.jmigrate.engine.image.ImageSet;
 import io.jmigrate.engine.image.PagesReader;
 import io.jmigrate.engine.image.proto.PageIndex;
@@ -12,12 +13,9 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -35,6 +33,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 import static io.jmigrate.cli.HostNamespaces.*;
+import static io.jmigrate.cli.CliHarness.jmigrate;
 
 /**
  * Two "hosts": network namespaces A and B joined by a veth pair, made and removed by the test. A 512 MiB memhog
@@ -225,23 +224,5 @@ class TwoHostTest {
                 return false;
             }
         });
-    }
-
-    record Run(int exit, String out, String err) {}
-
-    private static synchronized Run jmigrate(String... args) {
-        PrintStream out = System.out, err = System.err;
-        ByteArrayOutputStream o = new ByteArrayOutputStream(), e = new ByteArrayOutputStream();
-        int exit;
-        try (PrintStream po = new PrintStream(o, true, StandardCharsets.UTF_8);
-             PrintStream pe = new PrintStream(e, true, StandardCharsets.UTF_8)) {
-            System.setOut(po);
-            System.setErr(pe);
-            exit = Main.execute(args);
-        } finally {
-            System.setOut(out);
-            System.setErr(err);
-        }
-        return new Run(exit, o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8));
     }
 }

@@ -47,10 +47,7 @@ class AutoDedupTest {
             Path log = tmp.resolve("dirtier.log");
             int pid = start(workloads, log);
             Path p1 = tmp.resolve("p1"), p2 = tmp.resolve("p2"), fin = tmp.resolve("final");
-
-            new PreDumper().preDump(PreDumper.Options.of(pid, p1));
-            awaitWrites(pid, log);
-            new PreDumper().preDump(PreDumper.Options.of(pid, p2).withParent(p1));
+            twoRounds(pid, log, p1, p2);
             long p1Before = allocated(p1, pid);
             PageRanges p1Own = ImageSet.open(p1).ownRanges(pid);
             PageRanges p2Own = ImageSet.open(p2).ownRanges(pid);
@@ -141,9 +138,7 @@ class AutoDedupTest {
             Path log = tmp.resolve("needed.log");
             int pid = start(workloads, log);
             Path p1 = tmp.resolve("p1"), p2 = tmp.resolve("p2"), fin = tmp.resolve("final");
-            new PreDumper().preDump(PreDumper.Options.of(pid, p1));
-            awaitWrites(pid, log);
-            new PreDumper().preDump(PreDumper.Options.of(pid, p2).withParent(p1));
+            twoRounds(pid, log, p1, p2);
             AutoDedup.run(p2, m -> { });
             PageRanges droppedFromP1 = ImageSet.open(p1).dropped(pid);
             assertTrue(droppedFromP1.pages() > 0);
@@ -192,9 +187,7 @@ class AutoDedupTest {
             Path log = tmp.resolve("corrupt.log");
             int pid = start(workloads, log);
             Path p1 = tmp.resolve("p1"), p2 = tmp.resolve("p2");
-            new PreDumper().preDump(PreDumper.Options.of(pid, p1));
-            awaitWrites(pid, log);
-            new PreDumper().preDump(PreDumper.Options.of(pid, p2).withParent(p1));
+            twoRounds(pid, log, p1, p2);
             Path pages = ImageSet.open(p1).pagesPath(pid);
             try (var ch = java.nio.channels.FileChannel.open(pages, java.nio.file.StandardOpenOption.WRITE)) {
                 ch.write(java.nio.ByteBuffer.wrap(new byte[] {42}), ch.size() - 1);
@@ -209,6 +202,13 @@ class AutoDedupTest {
     }
 
     // ---- helpers -----------------------------------------------------------------------------------------------
+
+    /** Pre-dump round p1, the workload rewrites pages, then round p2 on top of p1. */
+    private static void twoRounds(int pid, Path log, Path p1, Path p2) {
+        new PreDumper().preDump(PreDumper.Options.of(pid, p1));
+        awaitWrites(pid, log);
+        new PreDumper().preDump(PreDumper.Options.of(pid, p2).withParent(p1));
+    }
 
     private static int start(Workloads workloads, Path log) {
         int pid = workloads.start(log, Workloads.fixture("dirtier").toString(), Integer.toString(MIB), RATE_MB_PER_S);
