@@ -12,6 +12,7 @@ import io.jmigrate.engine.precopy.RoundStats;
 import io.jmigrate.engine.restore.RestoreOptions;
 import io.jmigrate.engine.restore.Restorer;
 import io.jmigrate.engine.sys.Signals;
+import io.jmigrate.engine.testing.Dirtier;
 import io.jmigrate.engine.testing.Workloads;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -287,30 +288,12 @@ class PreCopyTest {
 
     /** Waits (on the fixture's own count, asked with SIGUSR1) until it made {@code n} more page writes. */
     private static void awaitPageWrites(int pid, Path log, long n) {
-        long since = pageWrites(pid, log);
-        long deadline = System.nanoTime() + TIMEOUT.toNanos();
-        while (pageWrites(pid, log) < since + n) {
-            if (System.nanoTime() > deadline) throw new AssertionError("the fixture did not write " + n + " pages in " + TIMEOUT);
-        }
-    }
-
-    private static long pageWrites(int pid, Path log) {
-        long before = Workloads.lines(log).stream().filter(s -> s.startsWith("verif")).count();
-        Signals.kill(pid, Signals.SIGUSR1);
-        List<String> lines = Workloads.awaitLog(log, TIMEOUT, "a verdict",
-                l -> l.stream().filter(s -> s.startsWith("verif")).count() > before);
-        String verdict = lines.stream().filter(s -> s.startsWith("verif")).toList().getLast();
-        assertTrue(verdict.startsWith("verified"), verdict);
-        return Long.parseLong(verdict.split(" ")[3]);     // "verified N pages, W page writes, C churns"
+        Dirtier.awaitPageWrites(pid, log, n, TIMEOUT);
     }
 
     private static void assertVerified(int pid, Path log, String mustContain) {
-        long before = Workloads.lines(log).stream().filter(s -> s.startsWith("verif")).count();
-        Signals.kill(pid, Signals.SIGUSR1);
-        List<String> lines = Workloads.awaitLog(log, TIMEOUT, "a verdict",
-                l -> l.stream().filter(s -> s.startsWith("verif")).count() > before);
-        String verdict = lines.stream().filter(s -> s.startsWith("verif")).toList().getLast();
-        assertTrue(verdict.startsWith("verified") && verdict.contains(mustContain), String.join("\n", lines));
+        String verdict = Dirtier.verdict(pid, log, TIMEOUT);
+        assertTrue(verdict.contains(mustContain), verdict);
     }
 
     @SuppressWarnings("unused")

@@ -8,7 +8,7 @@ import io.jmigrate.engine.precopy.PageRanges;
 import io.jmigrate.engine.restore.RestoreOptions;
 import io.jmigrate.engine.restore.Restorer;
 import io.jmigrate.engine.sys.FileSpace;
-import io.jmigrate.engine.sys.Signals;
+import io.jmigrate.engine.testing.Dirtier;
 import io.jmigrate.engine.testing.Workloads;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -231,27 +231,10 @@ class AutoDedupTest {
 
     /** Waits until the fixture made {@link #WRITES_BETWEEN_ROUNDS} more page writes than now. */
     private static void awaitWrites(int pid, Path log) {
-        long since = Long.parseLong(verdict(pid, log).split(" ")[3]);
-        long deadline = System.nanoTime() + TIMEOUT.toNanos();
-        while (System.nanoTime() < deadline) {
-            long writes = Long.parseLong(verdict(pid, log).split(" ")[3]);
-            if (writes >= since + WRITES_BETWEEN_ROUNDS) return;
-        }
-        throw new AssertionError("the fixture did not write " + WRITES_BETWEEN_ROUNDS + " pages in " + TIMEOUT);
-    }
-
-    /** "verified N pages, W page writes, C churns", asked for with SIGUSR1. */
-    private static String verdict(int pid, Path log) {
-        long before = Workloads.lines(log).stream().filter(s -> s.startsWith("verif")).count();
-        Signals.kill(pid, Signals.SIGUSR1);
-        List<String> lines = Workloads.awaitLog(log, TIMEOUT, "a verdict",
-                l -> l.stream().filter(s -> s.startsWith("verif")).count() > before);
-        String verdict = lines.stream().filter(s -> s.startsWith("verif")).toList().getLast();
-        assertTrue(verdict.startsWith("verified"), String.join("\n", lines));
-        return verdict;
+        Dirtier.awaitPageWrites(pid, log, WRITES_BETWEEN_ROUNDS, TIMEOUT);
     }
 
     private static void assertVerified(int pid, Path log) {
-        verdict(pid, log);
+        Dirtier.verdict(pid, log, TIMEOUT);
     }
 }
