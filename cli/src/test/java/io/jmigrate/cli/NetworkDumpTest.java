@@ -326,7 +326,7 @@ class NetworkDumpTest {
      * again (each process sees the other's writes made after the restore) and every pattern checks.
      */
     @Test
-    void sharedMemoryReachesThePageServerBySendImagesAndByADumpAndRestoresFromIt() {
+    void sharedMemoryReachesThePageServerBySendImagesAndByADumpAndRestoresFromIt() throws IOException {
         Path log = tmp.resolve("shmem.log"), childLog = tmp.resolve("shmem.log.child");
         int pid = startFixture(tmp.resolve("shmem.out"), "shmem", log.toString(), tmp.resolve("shmem.data").toString());
         String childLine = awaitLog(log, "the child", l -> l.stream().anyMatch(s -> s.startsWith("child ")))
@@ -341,6 +341,19 @@ class NetworkDumpTest {
         Run send = jmigrate(args(List.of("send-images", "-D", local.toString(), "--page-server", serverAddress(),
                 "--round", "sent"), tls(pki, "client")));
         assertEquals(0, send.exit(), send.err());
+
+        // a shmem-PID.img damaged after it arrived is refused in one line, and nothing is started
+        Path shmemFile = received.resolve("sent").resolve("shmem-" + pid + ".img");
+        byte[] good = Files.readAllBytes(shmemFile);
+        byte[] bad = good.clone();
+        bad[bad.length - 1] ^= 1;
+        Files.write(shmemFile, bad);
+        Run refused = jmigrate("restore", "-D", received.resolve("sent").toString());
+        assertEquals(1, refused.exit());
+        assertEquals(1, refused.errLines().size(), refused.err());
+        assertTrue(refused.err().contains(shmemFile + " checksum mismatch"), refused.err());
+        assertFalse(Signals.exists(pid) || Signals.exists(child), "no process was started");
+        Files.write(shmemFile, good);
         restoreAndCheckSharing(received.resolve("sent"), pid, child, log, childLog);
 
         Run direct = jmigrate(args(List.of("dump", "-t", Integer.toString(pid), "--page-server", serverAddress(),
